@@ -515,6 +515,7 @@ pub static CATALOG: &[ActionSpec] = &[
         permissions: &[
             "ec2:DescribeInstances",
             "ec2:DescribeVolumes",
+            "ec2:DescribeSnapshots",
             "ec2:CreateSnapshot",
             "ec2:CreateTags",
         ],
@@ -546,6 +547,7 @@ pub static CATALOG: &[ActionSpec] = &[
             "ec2:DescribeSecurityGroups",
             "ec2:CreateSecurityGroup",
             "ec2:RevokeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
             "ec2:ModifyInstanceAttribute",
             "ec2:CreateTags",
         ],

@@ -1,1 +1,16 @@
-//! redress-tests: end-to-end tests over real HTTP (moto_server harness comes with the worker).
+//! redress-tests: the harness for end-to-end tests over real HTTP.
+//!
+//! - [`moto`]: starts a `moto_server` on a free loopback port for a test and stops it when
+//!   dropped; gives an `SdkConfig` pointed at it. Nothing here fakes an AWS API: the SDK
+//!   talks HTTP to the emulator.
+//! - [`events`]: message bodies as SQS delivers them, for resources a test created.
+//! - [`redress`]: runs the real `redress` binary against the emulator.
+
+// A test harness: a panic here is a failed test, with its message.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod events;
+pub mod moto;
+pub mod redress;
+
+pub use moto::Moto;

@@ -57,6 +57,42 @@ pub enum Command {
     },
     /// Print the least-privilege IAM policy that the loaded playbooks need.
     IamPolicy,
+    /// Consume the queue: fix, hold or dry-run each finding, verify, record evidence.
+    Worker {
+        /// Make no mutating call: record what would be done (`would-fix`).
+        #[arg(long)]
+        dry_run: bool,
+        /// Exit 0 once the queue stayed empty (and nothing was in flight) this many seconds.
+        #[arg(long, value_name = "SECS")]
+        until_idle: Option<u64>,
+    },
+    /// Read the evidence store.
+    Evidence {
+        #[command(subcommand)]
+        what: EvidenceCommand,
+    },
+    /// Restore the before-state of a recorded fix (itself gated and recorded).
+    Rollback {
+        /// The evidence record id of the fix.
+        id: String,
+        /// The person approving a rollback of an IAM or exposure fix (recorded).
+        #[arg(long, value_name = "USER")]
+        approved_by: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// One line per record (id, time, decision, outcome, playbook, resource).
+    List {
+        /// Print each record as JSON, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one record.
+    Show { id: String },
+    /// Check every record's digest; exit 1 if any was altered.
+    Verify,
 }
 
 /// Loads the config named on the command line, or the default one.
@@ -85,7 +121,43 @@ pub fn run(cli: Cli) -> Result<Exit> {
             commands::plan::run(cli.config.as_ref(), &event, json, at.as_deref())
         }
         Command::IamPolicy => commands::iam_policy::run(cli.config.as_ref()),
+        Command::Worker {
+            dry_run,
+            until_idle,
+        } => commands::worker::run(cli.config.as_ref(), dry_run, until_idle),
+        Command::Evidence { what } => {
+            let what = match what {
+                EvidenceCommand::List { json } => commands::evidence::What::List { json },
+                EvidenceCommand::Show { id } => commands::evidence::What::Show { id },
+                EvidenceCommand::Verify => commands::evidence::What::Verify,
+            };
+            commands::evidence::run(cli.config.as_ref(), what)
+        }
+        Command::Rollback { id, approved_by } => {
+            commands::rollback::run(cli.config.as_ref(), &id, approved_by.as_deref())
+        }
     }
+}
+
+/// Logs to stderr: human-readable, or JSON with `REDRESS_LOG_FORMAT=json`; the level from
+/// `RUST_LOG` (default: info for the worker, warnings otherwise).
+pub fn init_tracing(command: &Command) {
+    use tracing_subscriber::EnvFilter;
+    let default = match command {
+        Command::Worker { .. } | Command::Rollback { .. } => "info",
+        _ => "warn",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let json = std::env::var("REDRESS_LOG_FORMAT").is_ok_and(|v| v == "json");
+    // A second init (tests calling run twice) is harmless; its error is ignored.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// `error: cause: cause`, on one line.

@@ -7,5 +7,12 @@
 //! The pure logic (intake, playbooks, gate, plans) lives in `redress-playbooks`; this crate
 //! loads files, talks to the outside world and prints.
 
+pub mod actions;
+pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod evidence;
+pub mod executor;
+pub mod queue;
+pub mod rollback;
+pub mod store;

@@ -7,6 +7,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = redress_workers::cli::Cli::parse();
+    redress_workers::cli::init_tracing(&cli.command);
     match redress_workers::cli::run(cli) {
         Ok(code) => code.into(),
         Err(err) => {

@@ -1,8 +1,11 @@
 //! One module per command, plus the loading they share.
 
 pub mod check;
+pub mod evidence;
 pub mod iam_policy;
 pub mod plan;
+pub mod rollback;
+pub mod worker;
 
 use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
@@ -49,4 +52,66 @@ pub fn load_exceptions(config: &Config, now: DateTime<Utc>) -> Result<Vec<Except
             bail!("invalid exceptions file:\n{}", lines.join("\n"))
         }
     }
+}
+
+/// A tokio runtime for the commands that talk to AWS.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The SDK config from the standard chain (environment, profile, container role), which
+/// honours `AWS_ENDPOINT_URL` and the SDK's standard retries.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// The store named by the config.
+pub fn open_store(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+) -> Result<std::sync::Arc<dyn crate::store::Store>> {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build(),
+    );
+    let store = crate::store::open(&config.store.url, Some(s3))
+        .with_context(|| format!("cannot open the store {}", config.store.url))?;
+    Ok(std::sync::Arc::from(store))
+}
+
+/// Loads everything the executor needs.
+pub async fn build_engine(
+    config: Config,
+    force_dry_run: bool,
+) -> Result<(crate::executor::Engine, aws_config::SdkConfig)> {
+    let now = Utc::now();
+    let catalog = load_catalog(&config)?;
+    let exceptions = load_exceptions(&config, now)?;
+    let sdk = sdk_config().await;
+    let store = open_store(&config, &sdk)?;
+    let factory = crate::aws::ClientFactory::new(sdk.clone(), config.aws.assume_role.clone());
+    let lease = config
+        .queue
+        .as_ref()
+        .map_or(300, |q| u64::from(q.visibility_timeout_secs) * 2)
+        .max(120);
+    Ok((
+        crate::executor::Engine {
+            catalog,
+            config,
+            exceptions,
+            store,
+            factory,
+            force_dry_run,
+            claim_lease: std::time::Duration::from_secs(lease),
+            clock: Utc::now,
+        },
+        sdk,
+    ))
 }

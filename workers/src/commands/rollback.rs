@@ -1,0 +1,41 @@
+//! `redress rollback ID [--approved-by USER]`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use super::{build_engine, runtime};
+use crate::cli::{Exit, load_config};
+use crate::evidence::Outcome;
+
+pub fn run(config: Option<&PathBuf>, id: &str, approved_by: Option<&str>) -> Result<Exit> {
+    let config = load_config(config)?;
+    runtime()?.block_on(async move {
+        let (engine, _) = build_engine(config, false).await?;
+        match engine.rollback(id, approved_by).await {
+            Ok(record) => {
+                println!(
+                    "rollback of {id}: {} (record {}){}",
+                    record.outcome.as_str(),
+                    record.id,
+                    record
+                        .error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                );
+                Ok(
+                    if record.outcome == Outcome::Fixed || record.outcome == Outcome::WouldFix {
+                        Exit::Ok
+                    } else {
+                        Exit::Failed
+                    },
+                )
+            }
+            Err(e) => {
+                eprintln!("redress: rollback of {id}: {e}");
+                Ok(Exit::Failed)
+            }
+        }
+    })
+}

@@ -137,6 +137,16 @@ pub struct SlackConfig {
     pub api_url: String,
     /// The channel for requests no routing rule claims.
     pub default_channel: String,
+    /// The resource tag that names the owning team (e.g. `team`); its value is looked up
+    /// in `channels_by_tag`.
+    #[serde(default)]
+    pub owner_tag: Option<String>,
+    /// Owner tag value → channel id.
+    #[serde(default)]
+    pub channels_by_tag: std::collections::BTreeMap<String, String>,
+    /// Account id → channel id, for resources without an owner tag.
+    #[serde(default)]
+    pub channels_by_account: std::collections::BTreeMap<String, String>,
 }
 
 fn default_slack_api() -> String {

@@ -39,6 +39,9 @@ for r in records:
         for c in r["calls"]:
             print(f"      call:   {c['action']} {json.dumps(c['params'], sort_keys=True)}")
         print(f"      verified: {r['verified']}")
+        if r.get("approval"):
+            a = r["approval"]
+            print(f"      approved by {a['by']} at {a['at']} (request {a['request']})")
     elif r["outcome"] == "held":
         print(f"    held for approval: {r['reason']}")
         for s in r.get("steps", []):

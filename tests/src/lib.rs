@@ -12,5 +12,7 @@
 pub mod events;
 pub mod moto;
 pub mod redress;
+pub mod slack;
+pub mod world;
 
 pub use moto::Moto;

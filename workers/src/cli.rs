@@ -71,6 +71,11 @@ pub enum Command {
         #[command(subcommand)]
         what: EvidenceCommand,
     },
+    /// The Slack side of approvals.
+    Approvals {
+        #[command(subcommand)]
+        what: ApprovalsCommand,
+    },
     /// Restore the before-state of a recorded fix (itself gated and recorded).
     Rollback {
         /// The evidence record id of the fix.
@@ -79,6 +84,19 @@ pub enum Command {
         #[arg(long, value_name = "USER")]
         approved_by: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApprovalsCommand {
+    /// Serve Slack's interaction requests (POST /slack/interactions) and GET /healthz.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+        listen: String,
+    },
+    /// Expire requests past their ttl and carry out decisions whose job was lost (the
+    /// worker also does this every minute).
+    Sweep,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +151,12 @@ pub fn run(cli: Cli) -> Result<Exit> {
             };
             commands::evidence::run(cli.config.as_ref(), what)
         }
+        Command::Approvals { what } => match what {
+            ApprovalsCommand::Serve { listen } => {
+                commands::approvals::serve(cli.config.as_ref(), &listen)
+            }
+            ApprovalsCommand::Sweep => commands::approvals::sweep(cli.config.as_ref()),
+        },
         Command::Rollback { id, approved_by } => {
             commands::rollback::run(cli.config.as_ref(), &id, approved_by.as_deref())
         }
@@ -144,12 +168,14 @@ pub fn run(cli: Cli) -> Result<Exit> {
 pub fn init_tracing(command: &Command) {
     use tracing_subscriber::EnvFilter;
     let default = match command {
-        Command::Worker { .. } | Command::Rollback { .. } => "info",
+        Command::Worker { .. } | Command::Rollback { .. } | Command::Approvals { .. } => "info",
         _ => "warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    use std::io::IsTerminal as _;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let json = std::env::var("REDRESS_LOG_FORMAT").is_ok_and(|v| v == "json");
     // A second init (tests calling run twice) is harmless; its error is ignored.

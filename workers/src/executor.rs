@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use redress_approvals::{ApprovalRequest, plan_hash, request_key};
 use redress_playbooks::config::Config;
 use redress_playbooks::exceptions::Exception;
 use redress_playbooks::finding::{Finding, Source};
@@ -51,6 +50,8 @@ pub struct Engine {
     pub claim_lease: Duration,
     /// The clock; injected for tests.
     pub clock: fn() -> DateTime<Utc>,
+    /// Where approval requests and change reviews are posted (`[slack]` configured).
+    pub slack: Option<Arc<dyn redress_approvals::SlackApi>>,
 }
 
 /// What happened to one finding.
@@ -122,6 +123,8 @@ fn claim_id(f: &Finding, playbook: Option<&str>) -> String {
 struct Run {
     before: Vec<State>,
     calls: Vec<Call>,
+    /// For `approval`: the calls applying would make, for the approver.
+    planned: Vec<Call>,
     after: Option<Vec<State>>,
     verified: bool,
     outcome: Option<Outcome>,
@@ -140,6 +143,9 @@ impl Engine {
 
     /// Handles one message body.
     pub async fn handle(&self, body: &[u8]) -> Result<MessageResult, ExecError> {
+        if let Some(job) = redress_approvals::Job::parse(body) {
+            return self.handle_job(&job).await;
+        }
         let decoded = match intake::decode(body) {
             Ok(d) => d,
             Err(e) => return Ok(MessageResult::Undecodable(e)),
@@ -302,9 +308,10 @@ impl Engine {
             warn!(message = "Taking over a stale claim; state is re-captured before acting.", claim = %id);
         }
 
-        let run = self.run(f, p, now).await;
+        let mut run = self.run(f, p, now).await;
         let retry = run.retry;
-        let record = self.evidence(p, raw, now, run);
+        let planned = std::mem::take(&mut run.planned);
+        let mut record = self.evidence(p, raw, now, run);
         if retry {
             // Transient: keep the attempt's evidence, release the claim so the redelivery
             // can act, and let the message come back.
@@ -316,52 +323,36 @@ impl Engine {
             return Ok(FindingResult::Retry(Box::new(record)));
         }
         if record.outcome == Outcome::Held {
-            // The request goes first: a crash before the evidence leaves a request that the
-            // redelivery's `held` record then points at (same id is not reused, so the
-            // orphan is visible), never a `held` record without its request.
-            self.store_request(f, p, &record).await?;
+            let finding = redress_playbooks::plan::PlanFinding::from(f);
+            let playbook = p.playbook.clone().unwrap_or_default();
+            match self.pending_request(&finding, &playbook, now).await? {
+                Some(existing) => {
+                    // One request per resource and playbook while it is pending.
+                    record.reason = format!(
+                        "{}; already pending as request {}",
+                        record.reason, existing.id
+                    );
+                    self.note_repeat(&existing, &f.event_id).await;
+                }
+                None => {
+                    // The request goes first: a crash before the evidence leaves a request
+                    // without its `held` record (visible, and the sweep expires it), never a
+                    // `held` record without its request.
+                    if let Some(request) =
+                        crate::approvals::new_request(self, p, f, &record, &planned)
+                    {
+                        self.open_request(f, request).await?;
+                    }
+                }
+            }
+        }
+        if record.outcome == Outcome::WouldFix
+            && p.would_be == Some(Decision::Approval)
+            && let Some(review) = crate::approvals::new_request(self, p, f, &record, &record.calls)
+        {
+            self.post_review(f, &review).await;
         }
         self.store_record(&id, record).await
-    }
-
-    async fn store_request(&self, f: &Finding, p: &Plan, held: &Evidence) -> Result<(), ExecError> {
-        let Some(playbook) = p.playbook.as_deref().and_then(|id| self.catalog.get(id)) else {
-            return Ok(());
-        };
-        let steps: Vec<(String, serde_json::Value)> = p
-            .steps
-            .iter()
-            .map(|s| {
-                (
-                    s.action.clone(),
-                    serde_json::to_value(&s.params).unwrap_or_default(),
-                )
-            })
-            .collect();
-        let finding = redress_playbooks::plan::PlanFinding::from(f);
-        let request = ApprovalRequest {
-            id: held.id.clone(),
-            evidence: held.id.clone(),
-            finding: serde_json::to_value(&finding)?,
-            playbook: playbook.id.clone(),
-            playbook_sha256: playbook.sha256.clone(),
-            steps: p.steps.clone(),
-            before: held.before.clone(),
-            plan_hash: plan_hash(&playbook.id, &playbook.sha256, &finding, &steps),
-            reason: p.reason.clone(),
-            created_at: held.started_at,
-            expires_at: held.started_at
-                + chrono::Duration::from_std(self.config.approvals.ttl)
-                    .unwrap_or(chrono::Duration::hours(24)),
-        };
-        self.store
-            .create(
-                &request_key(&request.id),
-                &serde_json::to_vec_pretty(&request)?,
-            )
-            .await?;
-        info!(message = "Held for approval.", request = %request.id, playbook = %request.playbook);
-        Ok(())
     }
 
     fn evidence(&self, p: &Plan, raw: &[u8], started_at: DateTime<Utc>, run: Run) -> Evidence {
@@ -463,6 +454,11 @@ impl Engine {
         }
         match p.decision {
             Decision::Approval => {
+                for (((a, s), b), ok) in steps.iter().zip(&run.before).zip(&compliant) {
+                    if !*ok {
+                        run.planned.extend(a.planned_calls(&s.params, b, &ctx));
+                    }
+                }
                 run.outcome = Some(Outcome::Held);
                 return run;
             }

@@ -8,6 +8,7 @@
 //! loads files, talks to the outside world and prints.
 
 pub mod actions;
+pub mod approvals;
 pub mod aws;
 pub mod cli;
 pub mod commands;

@@ -1,5 +1,6 @@
 //! One module per command, plus the loading they share.
 
+pub mod approvals;
 pub mod check;
 pub mod evidence;
 pub mod iam_policy;
@@ -91,6 +92,7 @@ pub async fn build_engine(
     force_dry_run: bool,
 ) -> Result<(crate::executor::Engine, aws_config::SdkConfig)> {
     let now = Utc::now();
+    let config_for_slack = config.clone();
     let catalog = load_catalog(&config)?;
     let exceptions = load_exceptions(&config, now)?;
     let sdk = sdk_config().await;
@@ -111,6 +113,8 @@ pub async fn build_engine(
             force_dry_run,
             claim_lease: std::time::Duration::from_secs(lease),
             clock: Utc::now,
+            slack: crate::approvals::slack_client(&config_for_slack)
+                .context("cannot set up the Slack client for `[slack]`")?,
         },
         sdk,
     ))

@@ -38,7 +38,9 @@ pub fn run(config: Option<&PathBuf>, dry_run: bool, until_idle: Option<u64>) -> 
             dry_run = engine.force_dry_run || engine.config.mode == redress_playbooks::playbook::Mode::DryRun,
             store = %engine.store.describe(),
         );
-        let stats = queue::run(Arc::new(engine), sqs, opts, shutdown).await;
+        let engine = Arc::new(engine);
+        tokio::spawn(sweep_every_minute(engine.clone(), shutdown.clone()));
+        let stats = queue::run(engine, sqs, opts, shutdown).await;
         info!(message = "Worker stopped.", summary = %stats.summary());
         Ok(Exit::Ok)
     })
@@ -69,4 +71,19 @@ async fn on_signal(shutdown: CancellationToken) {
     }
     info!(message = "Shutdown signal received; finishing in-flight work.");
     shutdown.cancel();
+}
+
+/// Expires undecided requests and recovers lost decision jobs, once a minute.
+async fn sweep_every_minute(engine: Arc<crate::executor::Engine>, shutdown: CancellationToken) {
+    loop {
+        match engine.sweep().await {
+            Ok(0) => {}
+            Ok(n) => info!(message = "Expired approval requests.", count = n),
+            Err(e) => tracing::warn!(message = "Approval sweep failed.", error = %e),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
 }

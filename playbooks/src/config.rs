@@ -26,6 +26,9 @@ pub struct Config {
     pub slack: Option<SlackConfig>,
     pub approvals: ApprovalsConfig,
     pub gate: GateConfig,
+    /// `[parameters]`: values operators set once for playbook steps that say
+    /// `{ config = "name" }` (a logging bucket, a flow-log destination, allowed ports…).
+    pub parameters: crate::playbook::Parameters,
     /// The file it came from; `None` for the built-in defaults.
     pub source: Option<PathBuf>,
 }
@@ -42,6 +45,7 @@ impl Default for Config {
             slack: None,
             approvals: ApprovalsConfig::default(),
             gate: GateConfig::default(),
+            parameters: crate::playbook::Parameters::new(),
             source: None,
         }
     }
@@ -70,6 +74,15 @@ pub struct QueueConfig {
     /// How long SIGTERM waits for in-flight remediations (ECS gives 30 s by default).
     #[serde(default = "default_drain")]
     pub shutdown_deadline_secs: u32,
+    /// Deliveries of a message whose remediation keeps failing transiently (throttling,
+    /// 5xx, timeouts) before the worker gives up: each attempt is recorded `failed`, and
+    /// the message then goes to `dlq_url` (or is deleted, its evidence kept).
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+}
+
+fn default_attempts() -> u32 {
+    5
 }
 
 fn default_concurrency() -> std::num::NonZeroUsize {
@@ -98,6 +111,7 @@ impl QueueConfig {
             wait_time_secs: default_wait(),
             dlq_url: None,
             shutdown_deadline_secs: default_drain(),
+            max_attempts: default_attempts(),
         }
     }
 }
@@ -126,6 +140,9 @@ pub struct AwsConfig {
     /// the worker uses its own credentials and refuses findings from other accounts.
     #[serde(default)]
     pub assume_role: Option<String>,
+    /// The `sts:ExternalId` the member accounts' role trust policy requires.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 /// `[slack]`.
@@ -202,6 +219,8 @@ struct RawConfig {
     approvals: Option<Spanned<RawApprovals>>,
     #[serde(default)]
     gate: Option<Spanned<GateConfig>>,
+    #[serde(default)]
+    parameters: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,6 +384,9 @@ impl Config {
         }
         if let Some(g) = raw.gate {
             cfg.gate = g.into_inner();
+        }
+        if let Some(p) = raw.parameters {
+            cfg.parameters = p.into_iter().collect();
         }
         if diags.is_empty() {
             Ok(cfg)

@@ -156,8 +156,8 @@ pub fn decide(
     gated
 }
 
-/// auto or approval, by invariant 2.
-fn enforce_decision(playbook: &Playbook, config: &Config) -> Gated {
+/// auto or approval, by invariant 2 (what the gate decides for a playbook in enforce mode).
+pub fn enforce_decision(playbook: &Playbook, config: &Config) -> Gated {
     let irreversible: Vec<String> = playbook
         .steps
         .iter()

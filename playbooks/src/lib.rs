@@ -27,4 +27,5 @@ pub mod ids;
 pub mod intake;
 pub mod plan;
 pub mod playbook;
+pub mod reference;
 pub mod template;

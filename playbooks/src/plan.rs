@@ -124,7 +124,7 @@ pub fn plan_finding(finding: &Finding, cx: Context<'_>) -> Plan {
         Decision::Auto | Decision::Approval | Decision::DryRun
     );
     if let (Some(p), true) = (playbook, acts) {
-        match p.render(finding) {
+        match p.render(finding, &cx.config.parameters) {
             Ok(steps) => {
                 plan.steps = steps
                     .into_iter()

@@ -38,3 +38,15 @@ fn starter_playbooks_exist_with_their_categories() {
         assert!(p.reversible(), "{id}");
     }
 }
+
+#[test]
+fn generated_reference_page_is_up_to_date() {
+    let (catalog, _) = load_catalog(&catalog_dir()).unwrap();
+    let want = redress_playbooks::reference::markdown(&catalog);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "playbooks/README.md is stale: run `cargo run -q -p redress-workers -- catalog --markdown > playbooks/README.md`"
+    );
+}

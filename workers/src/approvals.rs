@@ -435,7 +435,7 @@ impl Engine {
             );
             return;
         }
-        if self.force_dry_run || self.config.mode == Mode::DryRun {
+        if self.fleet_mode() == Mode::DryRun {
             // Approved, but the fleet is in dry-run now: dry-run never mutates.
             record.mode = Mode::DryRun.as_str().to_owned();
             for (((a, s), b), ok) in steps.iter().zip(&before).zip(&compliant) {

@@ -57,6 +57,15 @@ pub enum Command {
     },
     /// Print the least-privilege IAM policy that the loaded playbooks need.
     IamPolicy,
+    /// List the playbooks: id, title, category, risk, default decision, what they match.
+    Catalog {
+        /// One JSON object per playbook per line.
+        #[arg(long)]
+        json: bool,
+        /// The reference page (playbooks/README.md).
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
+    },
     /// Consume the queue: fix, hold or dry-run each finding, verify, record evidence.
     Worker {
         /// Make no mutating call: record what would be done (`would-fix`).
@@ -75,6 +84,22 @@ pub enum Command {
     Approvals {
         #[command(subcommand)]
         what: ApprovalsCommand,
+    },
+    /// Kill switch: turn the whole fleet to dry-run within one poll (recorded in the store).
+    Pause {
+        /// Who pauses (recorded).
+        #[arg(long)]
+        by: String,
+        /// Why (recorded).
+        #[arg(long)]
+        why: String,
+    },
+    /// Turn the kill switch off: the fleet follows its config again (recorded).
+    Resume {
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        why: String,
     },
     /// Restore the before-state of a recorded fix (itself gated and recorded).
     Rollback {
@@ -139,6 +164,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
             commands::plan::run(cli.config.as_ref(), &event, json, at.as_deref())
         }
         Command::IamPolicy => commands::iam_policy::run(cli.config.as_ref()),
+        Command::Catalog { json, markdown } => {
+            commands::catalog::run(cli.config.as_ref(), json, markdown)
+        }
         Command::Worker {
             dry_run,
             until_idle,
@@ -157,6 +185,8 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
             ApprovalsCommand::Sweep => commands::approvals::sweep(cli.config.as_ref()),
         },
+        Command::Pause { by, why } => commands::pause::run(cli.config.as_ref(), true, &by, &why),
+        Command::Resume { by, why } => commands::pause::run(cli.config.as_ref(), false, &by, &why),
         Command::Rollback { id, approved_by } => {
             commands::rollback::run(cli.config.as_ref(), &id, approved_by.as_deref())
         }

@@ -52,6 +52,8 @@ pub struct Engine {
     pub clock: fn() -> DateTime<Utc>,
     /// Where approval requests and change reviews are posted (`[slack]` configured).
     pub slack: Option<Arc<dyn redress_approvals::SlackApi>>,
+    /// The kill switch in force, refreshed from the store before every receive.
+    pub pause: std::sync::RwLock<Option<crate::control::PauseRecord>>,
 }
 
 /// What happened to one finding.
@@ -133,11 +135,39 @@ struct Run {
 }
 
 impl Engine {
-    fn fleet_mode(&self) -> Mode {
-        if self.force_dry_run {
+    pub(crate) fn fleet_mode(&self) -> Mode {
+        if self.force_dry_run || self.paused().is_some() {
             Mode::DryRun
         } else {
             self.config.mode
+        }
+    }
+
+    /// The pause in force, if any.
+    pub fn paused(&self) -> Option<crate::control::PauseRecord> {
+        self.pause.read().map(|p| p.clone()).unwrap_or(None)
+    }
+
+    /// Re-reads the kill switch from the store (a failure keeps the last known state).
+    pub async fn refresh_pause(&self) {
+        match crate::control::active(self.store.as_ref()).await {
+            Ok(p) => {
+                let changed = self.paused() != p;
+                if let Ok(mut slot) = self.pause.write() {
+                    *slot = p.clone();
+                }
+                if changed {
+                    match &p {
+                        Some(r) => {
+                            warn!(message = "Kill switch on: the fleet runs in dry-run.", by = %r.by, why = %r.why)
+                        }
+                        None => info!(message = "Kill switch off: the fleet follows its config."),
+                    }
+                }
+            }
+            Err(e) => {
+                warn!(message = "Could not read the kill switch; keeping the last state.", error = %e)
+            }
         }
     }
 
@@ -171,8 +201,12 @@ impl Engine {
             return Ok(MessageResult::Done(results));
         }
         let mut again = false;
+        let pause = self.paused();
         for f in &decoded.findings {
-            let p = plan::plan_finding(f, cx);
+            let mut p = plan::plan_finding(f, cx);
+            if let (Some(pause), Decision::DryRun) = (&pause, p.decision) {
+                p.reason = format!("{}; {}", p.reason, pause.describe());
+            }
             let r = self.handle_finding(f, &p, body).await?;
             again |= matches!(r, FindingResult::Busy | FindingResult::Retry(_));
             results.push(r);

@@ -12,6 +12,7 @@ pub mod approvals;
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod control;
 pub mod evidence;
 pub mod executor;
 pub mod queue;

@@ -31,6 +31,8 @@ pub struct Options {
     pub until_idle: Option<Duration>,
     /// How long shutdown waits for in-flight work.
     pub drain_deadline: Duration,
+    /// Deliveries before a transiently failing message is given up (dead-lettered).
+    pub max_attempts: u32,
 }
 
 /// What a run did.
@@ -56,8 +58,12 @@ impl Stats {
     }
 }
 
-/// How soon a message that must be tried again comes back.
+/// How soon a message that must be tried again comes back (times the attempt number).
 const RETRY_DELAY_SECS: i32 = 5;
+
+/// How soon a message whose finding another delivery holds comes back: the holder either
+/// finishes (then this copy is a duplicate) or its claim lease runs out.
+const BUSY_DELAY_SECS: i32 = 30;
 
 /// Runs until `shutdown` is cancelled, or until idle when `until_idle` is set.
 pub async fn run(
@@ -83,6 +89,8 @@ pub async fn run(
                 Err(_) => break,
             }
         }
+        // The kill switch takes effect within one poll.
+        engine.refresh_pause().await;
         let wait = match opts.until_idle {
             // Poll no longer than the idle window, so `--until-idle` ends on time.
             Some(idle) => opts
@@ -220,9 +228,24 @@ async fn process(
                 }
             }
         }
-        Ok(MessageResult::Again(_)) => {
-            stats.retried.fetch_add(1, Ordering::Relaxed);
-            set_visibility(&sqs, &opts.url, &receipt, RETRY_DELAY_SECS).await;
+        Ok(MessageResult::Again(results)) => {
+            let transient = results
+                .iter()
+                .any(|r| matches!(r, crate::executor::FindingResult::Retry(_)));
+            let attempts = receive_count(&message);
+            match after_again(transient, attempts, opts.max_attempts) {
+                Again::GiveUp => {
+                    let reason = format!(
+                        "gave up after {attempts} attempts failing transiently; each attempt is recorded as failed evidence"
+                    );
+                    error!(message = "Giving up on a message.", reason = %reason);
+                    give_up(&sqs, &opts, &stats, &receipt, &body, &reason).await;
+                }
+                Again::RetryIn(delay) => {
+                    stats.retried.fetch_add(1, Ordering::Relaxed);
+                    set_visibility(&sqs, &opts.url, &receipt, delay).await;
+                }
+            }
         }
         Ok(MessageResult::Undecodable(reason)) => {
             error!(message = "Undecodable message.", reason = %reason);
@@ -232,6 +255,69 @@ async fn process(
             stats.retried.fetch_add(1, Ordering::Relaxed);
             error!(message = "Failed to record a remediation; the message will come back.", error = %e);
             set_visibility(&sqs, &opts.url, &receipt, RETRY_DELAY_SECS).await;
+        }
+    }
+}
+
+/// What to do with a message that must be tried again.
+#[derive(Debug, PartialEq, Eq)]
+enum Again {
+    /// Make it visible again after this many seconds.
+    RetryIn(i32),
+    /// Stop: dead-letter it (its attempts are recorded).
+    GiveUp,
+}
+
+/// Transient failures back off linearly and stop at `max_attempts`; a finding held by
+/// another delivery is never given up (that delivery, or the claim lease, ends it).
+fn after_again(transient: bool, attempts: u32, max_attempts: u32) -> Again {
+    if !transient {
+        return Again::RetryIn(BUSY_DELAY_SECS);
+    }
+    if attempts >= max_attempts {
+        return Again::GiveUp;
+    }
+    Again::RetryIn(
+        RETRY_DELAY_SECS.saturating_mul(i32::try_from(attempts.max(1)).unwrap_or(i32::MAX)),
+    )
+}
+
+/// How many times SQS has delivered this message (1 on the first delivery).
+fn receive_count(message: &Message) -> u32 {
+    message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// Ends a message whose remediation keeps failing: to the DLQ with the reason, or deleted
+/// when there is no DLQ URL (its failed attempts are in the evidence store; leaving it
+/// would loop until the queue's own redrive, if it has one).
+async fn give_up(
+    sqs: &aws_sdk_sqs::Client,
+    opts: &Options,
+    stats: &Stats,
+    receipt: &str,
+    body: &[u8],
+    reason: &str,
+) {
+    if opts.dlq_url.is_some() {
+        dead_letter(sqs, opts, stats, receipt, body, reason).await;
+        return;
+    }
+    match sqs
+        .delete_message()
+        .queue_url(&opts.url)
+        .receipt_handle(receipt)
+        .send()
+        .await
+    {
+        Ok(_) => {
+            stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(e) => {
+            warn!(message = "Failed to delete a message given up on.", error = %AwsError::from_sdk("sqs:DeleteMessage", e))
         }
     }
 }
@@ -338,5 +424,23 @@ async fn extend_visibility(
             }
             () = done.cancelled() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_failures_back_off_then_give_up() {
+        assert_eq!(after_again(true, 1, 5), Again::RetryIn(5));
+        assert_eq!(after_again(true, 4, 5), Again::RetryIn(20));
+        assert_eq!(after_again(true, 5, 5), Again::GiveUp);
+        assert_eq!(after_again(true, 9, 5), Again::GiveUp);
+    }
+
+    #[test]
+    fn a_busy_finding_is_never_given_up() {
+        assert_eq!(after_again(false, 50, 5), Again::RetryIn(BUSY_DELAY_SECS));
     }
 }

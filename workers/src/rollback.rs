@@ -102,7 +102,8 @@ impl Engine {
             });
         }
         let started = (self.clock)();
-        let dry_run = self.force_dry_run || self.config.mode == Mode::DryRun;
+        self.refresh_pause().await;
+        let dry_run = self.fleet_mode() == Mode::DryRun;
         let finding = original.finding.as_ref().map(|f| &f.finding);
         let field = |k: &str| {
             finding

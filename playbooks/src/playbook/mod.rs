@@ -108,7 +108,19 @@ pub enum ParamSource {
     Template(Template, IdKind),
     /// A list of string templates, each checked once rendered.
     TemplateList(Vec<Template>, IdKind),
+    /// Set by the operator in the fleet config's `[parameters]` (`{ config = "name" }`),
+    /// else the action's default.
+    FromConfig {
+        name: String,
+        ty: crate::actions::ParamType,
+        default: Option<Value>,
+        /// Line and column in the playbook, for `check`.
+        at: (usize, usize),
+    },
 }
+
+/// Operator-set values: the fleet config's `[parameters]` table.
+pub type Parameters = BTreeMap<String, toml::Value>;
 
 /// One step: an action and its parameters.
 #[derive(Debug, Clone)]
@@ -140,6 +152,23 @@ pub enum RenderError {
         param: String,
         source: MissingValue,
     },
+    #[error(
+        "step {step} ({action}), parameter `{param}`: the fleet config sets no `[parameters] {name}` and the action has no default"
+    )]
+    NoParameter {
+        step: usize,
+        action: &'static str,
+        param: String,
+        name: String,
+    },
+    #[error("step {step} ({action}), parameter `{param}`: `[parameters] {name}` {why}")]
+    BadParameter {
+        step: usize,
+        action: &'static str,
+        param: String,
+        name: String,
+        why: String,
+    },
     #[error("step {step} ({action}), parameter `{param}`: {source}")]
     Invalid {
         step: usize,
@@ -151,7 +180,12 @@ pub enum RenderError {
 
 impl Step {
     /// Renders the parameters for `finding` and checks each rendered identifier.
-    pub fn render(&self, index: usize, finding: &Finding) -> Result<RenderedStep, RenderError> {
+    pub fn render(
+        &self,
+        index: usize,
+        finding: &Finding,
+        parameters: &Parameters,
+    ) -> Result<RenderedStep, RenderError> {
         let action = self.action.id;
         let mut params = Params::new();
         for (name, source) in &self.params {
@@ -183,6 +217,31 @@ impl Step {
                     }
                     Value::StrList(out)
                 }
+                ParamSource::FromConfig {
+                    name: key,
+                    ty,
+                    default,
+                    ..
+                } => match (parameters.get(key), default) {
+                    (Some(v), _) => {
+                        crate::actions::coerce(*ty, v).map_err(|why| RenderError::BadParameter {
+                            step: index + 1,
+                            action,
+                            param: name.clone(),
+                            name: key.clone(),
+                            why,
+                        })?
+                    }
+                    (None, Some(d)) => d.clone(),
+                    (None, None) => {
+                        return Err(RenderError::NoParameter {
+                            step: index + 1,
+                            action,
+                            param: name.clone(),
+                            name: key.clone(),
+                        });
+                    }
+                },
             };
             params.insert(name.clone(), value);
         }
@@ -214,11 +273,15 @@ pub struct Playbook {
 
 impl Playbook {
     /// Renders every step for `finding`.
-    pub fn render(&self, finding: &Finding) -> Result<Vec<RenderedStep>, RenderError> {
+    pub fn render(
+        &self,
+        finding: &Finding,
+        parameters: &Parameters,
+    ) -> Result<Vec<RenderedStep>, RenderError> {
         self.steps
             .iter()
             .enumerate()
-            .map(|(i, s)| s.render(i, finding))
+            .map(|(i, s)| s.render(i, finding, parameters))
             .collect()
     }
 

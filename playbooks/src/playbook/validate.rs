@@ -552,6 +552,30 @@ impl Validator<'_> {
             );
             None
         };
+        if let toml::Value::Table(t) = value.get_ref() {
+            let name = t.get("config").and_then(toml::Value::as_str);
+            let ok_name = name.is_some_and(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+            });
+            return match (name, t.len()) {
+                (Some(n), 1) if ok_name => Some(ParamSource::FromConfig {
+                    name: n.to_owned(),
+                    ty: p.ty,
+                    default: p.default.map(crate::actions::Default::value),
+                    at: self.src.line_col(span.start),
+                }),
+                _ => {
+                    self.error_help(
+                        span,
+                        format!("parameter `{}` is a table: only `{{ config = \"name\" }}` is accepted", p.name),
+                        "`{ config = \"logging_bucket\" }` takes the value from the fleet config's `[parameters]`; use snake_case names",
+                    );
+                    None
+                }
+            };
+        }
         match (p.ty, value.get_ref()) {
             (ParamType::Bool, toml::Value::Boolean(b)) => Some(ParamSource::Fixed(Value::Bool(*b))),
             (ParamType::Int { min, max }, toml::Value::Integer(i)) => {

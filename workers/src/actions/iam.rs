@@ -14,7 +14,7 @@ use redress_playbooks::ids::IdKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
-use super::{Action, ActionError, Call, Ctx, State, int_param, str_param};
+use super::{Action, ActionError, Call, Ctx, State, bool_param, int_param, str_param};
 use crate::aws::{AwsError, Clients};
 
 /// The inline policy that [`RevokeRoleSessions`] puts on a role.
@@ -723,12 +723,917 @@ impl Action for RevokeRoleSessions {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Users by name or id, for the user-level actions below
+// ---------------------------------------------------------------------------------------
+
+/// GetUser on `name`; `None` when there is no such user.
+async fn get_user(
+    clients: &Clients,
+    name: &str,
+) -> Result<Option<aws_sdk_iam::types::User>, AwsError> {
+    match clients.iam.get_user().user_name(name).send().await {
+        Ok(out) => Ok(out.user().cloned()),
+        Err(e) => {
+            let e = AwsError::from_sdk("iam:GetUser", e);
+            if e.is_not_found() { Ok(None) } else { Err(e) }
+        }
+    }
+}
+
+/// Resolves the `user` parameter (name or `AIDA…` id, as [`user_and_keys`] does) with
+/// GetUser, which also gives the user's ARN and when its password was last used.
+async fn resolve_user(
+    clients: &Clients,
+    user: &str,
+) -> Result<(User, aws_sdk_iam::types::User), ActionError> {
+    if IdKind::IamUserId.check(user).is_err()
+        && let Some(found) = get_user(clients, user).await?
+    {
+        let u = User {
+            name: user.to_owned(),
+            resolved_from: None,
+        };
+        return Ok((u, found));
+    }
+    let name = user_name_by_id(clients, user)
+        .await?
+        .ok_or_else(|| ActionError::Precondition(format!("no IAM user named or with id {user}")))?;
+    let found = get_user(clients, &name)
+        .await?
+        .ok_or_else(|| ActionError::Precondition(format!("no IAM user named {name}")))?;
+    let u = User {
+        name,
+        resolved_from: Some(user.to_owned()),
+    };
+    Ok((u, found))
+}
+
+fn to_state<T: Serialize>(state: &T) -> Result<State, ActionError> {
+    serde_json::to_value(state).map_err(|e| ActionError::Precondition(e.to_string()))
+}
+
+fn statements(doc: &Json) -> Vec<&Json> {
+    match doc.get("Statement") {
+        Some(Json::Array(a)) => a.iter().collect(),
+        Some(s @ Json::Object(_)) => vec![s],
+        _ => Vec::new(),
+    }
+}
+
+fn has_star(v: Option<&Json>) -> bool {
+    match v {
+        Some(Json::String(s)) => s == "*" || s == "*:*",
+        Some(Json::Array(a)) => a.iter().any(|x| matches!(x.as_str(), Some("*" | "*:*"))),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// iam.update_account_password_policy
+// ---------------------------------------------------------------------------------------
+
+/// `iam.update_account_password_policy`: sets the account password policy to at least the
+/// step's strength. Settings already stricter are kept (longer minimum, more reuse
+/// prevention, shorter maximum age, more required classes), and so are the settings the step
+/// says nothing about (users may change their own password, hard expiry).
+///
+/// State: `{"policy": null | PasswordPolicy}` from GetAccountPasswordPolicy (null: the
+/// account has none, NoSuchEntity). Revert puts the previous policy back whole, or deletes
+/// the policy when there was none.
+pub struct UpdateAccountPasswordPolicy;
+
+/// An account password policy as redress records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordPolicy {
+    pub minimum_password_length: i32,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub allow_users_to_change_password: bool,
+    /// Days; `None`: passwords never expire.
+    pub max_password_age: Option<i32>,
+    /// `None`: reuse is not prevented.
+    pub password_reuse_prevention: Option<i32>,
+    pub hard_expiry: bool,
+}
+
+/// What a step asks of the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordRequirement {
+    pub minimum_password_length: i32,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub password_reuse_prevention: i32,
+    pub max_password_age: i32,
+}
+
+impl PasswordRequirement {
+    fn from_params(p: &Params) -> Result<Self, ActionError> {
+        let int = |name: &'static str| {
+            int_param(p, name).and_then(|v| i32::try_from(v).map_err(|_| ActionError::Param(name)))
+        };
+        Ok(PasswordRequirement {
+            minimum_password_length: int("minimum_password_length")?,
+            require_symbols: bool_param(p, "require_symbols")?,
+            require_numbers: bool_param(p, "require_numbers")?,
+            require_uppercase: bool_param(p, "require_uppercase")?,
+            require_lowercase: bool_param(p, "require_lowercase")?,
+            password_reuse_prevention: int("password_reuse_prevention")?,
+            max_password_age: int("max_password_age")?,
+        })
+    }
+
+    /// Whether `policy` is at least this strict.
+    pub fn met_by(&self, policy: &PasswordPolicy) -> bool {
+        policy.minimum_password_length >= self.minimum_password_length
+            && (policy.require_symbols || !self.require_symbols)
+            && (policy.require_numbers || !self.require_numbers)
+            && (policy.require_uppercase || !self.require_uppercase)
+            && (policy.require_lowercase || !self.require_lowercase)
+            && policy
+                .password_reuse_prevention
+                .is_some_and(|n| n >= self.password_reuse_prevention)
+            && policy
+                .max_password_age
+                .is_some_and(|d| d <= self.max_password_age)
+    }
+
+    /// The policy to set: `current` made at least this strict, nothing in it weakened.
+    /// With no current policy, users may change their own password (as they may under
+    /// IAM's default when an account has no policy) and there is no hard expiry.
+    pub fn merge(&self, current: Option<&PasswordPolicy>) -> PasswordPolicy {
+        let Some(c) = current else {
+            return PasswordPolicy {
+                minimum_password_length: self.minimum_password_length,
+                require_symbols: self.require_symbols,
+                require_numbers: self.require_numbers,
+                require_uppercase: self.require_uppercase,
+                require_lowercase: self.require_lowercase,
+                allow_users_to_change_password: true,
+                max_password_age: Some(self.max_password_age),
+                password_reuse_prevention: Some(self.password_reuse_prevention),
+                hard_expiry: false,
+            };
+        };
+        PasswordPolicy {
+            minimum_password_length: c.minimum_password_length.max(self.minimum_password_length),
+            require_symbols: c.require_symbols || self.require_symbols,
+            require_numbers: c.require_numbers || self.require_numbers,
+            require_uppercase: c.require_uppercase || self.require_uppercase,
+            require_lowercase: c.require_lowercase || self.require_lowercase,
+            allow_users_to_change_password: c.allow_users_to_change_password,
+            max_password_age: Some(
+                c.max_password_age
+                    .map_or(self.max_password_age, |d| d.min(self.max_password_age)),
+            ),
+            password_reuse_prevention: Some(
+                c.password_reuse_prevention
+                    .map_or(self.password_reuse_prevention, |n| {
+                        n.max(self.password_reuse_prevention)
+                    }),
+            ),
+            hard_expiry: c.hard_expiry,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PasswordPolicyState {
+    policy: Option<PasswordPolicy>,
+}
+
+fn password_state(state: &State) -> Option<PasswordPolicyState> {
+    serde_json::from_value(state.clone()).ok()
+}
+
+fn password_policy_call(p: &PasswordPolicy) -> Call {
+    Call::new(
+        "iam:UpdateAccountPasswordPolicy",
+        json!({
+            "MinimumPasswordLength": p.minimum_password_length,
+            "RequireSymbols": p.require_symbols,
+            "RequireNumbers": p.require_numbers,
+            "RequireUppercaseCharacters": p.require_uppercase,
+            "RequireLowercaseCharacters": p.require_lowercase,
+            "AllowUsersToChangePassword": p.allow_users_to_change_password,
+            "MaxPasswordAge": p.max_password_age,
+            "PasswordReusePrevention": p.password_reuse_prevention,
+            "HardExpiry": p.hard_expiry,
+        }),
+    )
+}
+
+async fn put_password_policy(clients: &Clients, p: &PasswordPolicy) -> Result<Call, ActionError> {
+    clients
+        .iam
+        .update_account_password_policy()
+        .minimum_password_length(p.minimum_password_length)
+        .require_symbols(p.require_symbols)
+        .require_numbers(p.require_numbers)
+        .require_uppercase_characters(p.require_uppercase)
+        .require_lowercase_characters(p.require_lowercase)
+        .allow_users_to_change_password(p.allow_users_to_change_password)
+        .set_max_password_age(p.max_password_age)
+        .set_password_reuse_prevention(p.password_reuse_prevention)
+        .hard_expiry(p.hard_expiry)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:UpdateAccountPasswordPolicy", e))?;
+    Ok(password_policy_call(p))
+}
+
+#[async_trait]
+impl Action for UpdateAccountPasswordPolicy {
+    fn id(&self) -> &'static str {
+        "iam.update_account_password_policy"
+    }
+
+    async fn capture(&self, cx: &Ctx<'_>, _params: &Params) -> Result<State, ActionError> {
+        let policy = match cx.aws.iam.get_account_password_policy().send().await {
+            Ok(out) => out.password_policy().map(|p| PasswordPolicy {
+                minimum_password_length: p.minimum_password_length().unwrap_or(0),
+                require_symbols: p.require_symbols(),
+                require_numbers: p.require_numbers(),
+                require_uppercase: p.require_uppercase_characters(),
+                require_lowercase: p.require_lowercase_characters(),
+                allow_users_to_change_password: p.allow_users_to_change_password(),
+                max_password_age: p.max_password_age().filter(|d| *d > 0),
+                password_reuse_prevention: p.password_reuse_prevention().filter(|n| *n > 0),
+                hard_expiry: p.hard_expiry().unwrap_or(false),
+            }),
+            Err(e) => {
+                let e = AwsError::from_sdk("iam:GetAccountPasswordPolicy", e);
+                if !e.is_not_found() {
+                    return Err(e.into());
+                }
+                None
+            }
+        };
+        to_state(&PasswordPolicyState { policy })
+    }
+
+    fn compliant(&self, params: &Params, state: &State, _cx: &Ctx<'_>) -> bool {
+        let Ok(req) = PasswordRequirement::from_params(params) else {
+            return false;
+        };
+        password_state(state)
+            .and_then(|s| s.policy)
+            .is_some_and(|p| req.met_by(&p))
+    }
+
+    fn planned_calls(&self, params: &Params, before: &State, _cx: &Ctx<'_>) -> Vec<Call> {
+        match (
+            PasswordRequirement::from_params(params),
+            password_state(before),
+        ) {
+            (Ok(req), Some(b)) => vec![password_policy_call(&req.merge(b.policy.as_ref()))],
+            _ => Vec::new(),
+        }
+    }
+
+    async fn apply(
+        &self,
+        cx: &Ctx<'_>,
+        params: &Params,
+        before: &State,
+    ) -> Result<Vec<Call>, ActionError> {
+        let req = PasswordRequirement::from_params(params)?;
+        let b = password_state(before).ok_or_else(|| bad_state(self.id()))?;
+        let merged = req.merge(b.policy.as_ref());
+        Ok(vec![put_password_policy(cx.aws, &merged).await?])
+    }
+
+    async fn revert(
+        &self,
+        cx: &Ctx<'_>,
+        _params: &Params,
+        before: &State,
+    ) -> Result<Vec<Call>, ActionError> {
+        let b = password_state(before).ok_or_else(|| bad_state(self.id()))?;
+        if let Some(p) = &b.policy {
+            return Ok(vec![put_password_policy(cx.aws, p).await?]);
+        }
+        let call = Call::new("iam:DeleteAccountPasswordPolicy", json!({}));
+        match cx.aws.iam.delete_account_password_policy().send().await {
+            Ok(_) => Ok(vec![call]),
+            Err(e) => {
+                let e = AwsError::from_sdk("iam:DeleteAccountPasswordPolicy", e);
+                if e.is_not_found() {
+                    Ok(vec![call.with_result(json!({"already_absent": true}))])
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// iam.attach_user_deny_all
+// ---------------------------------------------------------------------------------------
+
+/// The inline policy that [`AttachUserDenyAll`] puts on a user.
+pub const QUARANTINE_POLICY_NAME: &str = "RedressQuarantine";
+
+/// The policy that denies every action on every resource.
+pub fn deny_all_policy() -> Json {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "RedressQuarantine", "Effect": "Deny", "Action": "*", "Resource": "*"}]
+    })
+}
+
+/// Whether `doc` denies every action on every resource without a condition.
+pub fn denies_everything(doc: &Json) -> bool {
+    statements(doc).into_iter().any(|s| {
+        s.get("Effect").and_then(Json::as_str) == Some("Deny")
+            && has_star(s.get("Action"))
+            && has_star(s.get("Resource"))
+            && s.get("Condition").is_none()
+    })
+}
+
+/// `iam.attach_user_deny_all`: puts the inline policy [`QUARANTINE_POLICY_NAME`] on a user,
+/// denying every action.
+///
+/// State: `{"user", "resolved_from", "user_arn", "policy"}`: `policy` is the decoded
+/// document of the user's inline policy of that name, or null. Revert puts that document
+/// back, or deletes the policy when there was none.
+pub struct AttachUserDenyAll;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct QuarantineState {
+    user: String,
+    resolved_from: Option<String>,
+    user_arn: String,
+    policy: Option<Json>,
+}
+
+fn quarantine_state(state: &State) -> Option<QuarantineState> {
+    serde_json::from_value(state.clone()).ok()
+}
+
+fn put_user_policy_call(user: &str, doc: &Json) -> Call {
+    Call::new(
+        "iam:PutUserPolicy",
+        json!({"UserName": user, "PolicyName": QUARANTINE_POLICY_NAME, "PolicyDocument": doc}),
+    )
+}
+
+async fn put_user_policy(clients: &Clients, user: &str, doc: &Json) -> Result<Call, ActionError> {
+    clients
+        .iam
+        .put_user_policy()
+        .user_name(user)
+        .policy_name(QUARANTINE_POLICY_NAME)
+        .policy_document(policy_text(doc))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:PutUserPolicy", e))?;
+    Ok(put_user_policy_call(user, doc))
+}
+
+#[async_trait]
+impl Action for AttachUserDenyAll {
+    fn id(&self) -> &'static str {
+        "iam.attach_user_deny_all"
+    }
+
+    async fn capture(&self, cx: &Ctx<'_>, params: &Params) -> Result<State, ActionError> {
+        let (user, found) = resolve_user(cx.aws, str_param(params, "user")?).await?;
+        let policy = match cx
+            .aws
+            .iam
+            .get_user_policy()
+            .user_name(&user.name)
+            .policy_name(QUARANTINE_POLICY_NAME)
+            .send()
+            .await
+        {
+            Ok(p) => Some(decode_policy(p.policy_document())),
+            Err(e) => {
+                let e = AwsError::from_sdk("iam:GetUserPolicy", e);
+                if !e.is_not_found() {
+                    return Err(e.into());
+                }
+                None
+            }
+        };
+        to_state(&QuarantineState {
+            user: user.name,
+            resolved_from: user.resolved_from,
+            user_arn: found.arn().to_owned(),
+            policy,
+        })
+    }
+
+    fn compliant(&self, _params: &Params, state: &State, _cx: &Ctx<'_>) -> bool {
+        quarantine_state(state)
+            .and_then(|s| s.policy)
+            .is_some_and(|p| denies_everything(&p))
+    }
+
+    fn planned_calls(&self, _params: &Params, before: &State, _cx: &Ctx<'_>) -> Vec<Call> {
+        quarantine_state(before)
+            .map(|b| vec![put_user_policy_call(&b.user, &deny_all_policy())])
+            .unwrap_or_default()
+    }
+
+    async fn apply(
+        &self,
+        cx: &Ctx<'_>,
+        _params: &Params,
+        before: &State,
+    ) -> Result<Vec<Call>, ActionError> {
+        let b = quarantine_state(before).ok_or_else(|| bad_state(self.id()))?;
+        Ok(vec![
+            put_user_policy(cx.aws, &b.user, &deny_all_policy()).await?,
+        ])
+    }
+
+    async fn revert(
+        &self,
+        cx: &Ctx<'_>,
+        _params: &Params,
+        before: &State,
+    ) -> Result<Vec<Call>, ActionError> {
+        let b = quarantine_state(before).ok_or_else(|| bad_state(self.id()))?;
+        if let Some(doc) = &b.policy {
+            return Ok(vec![put_user_policy(cx.aws, &b.user, doc).await?]);
+        }
+        let call = Call::new(
+            "iam:DeleteUserPolicy",
+            json!({"UserName": b.user, "PolicyName": QUARANTINE_POLICY_NAME}),
+        );
+        match cx
+            .aws
+            .iam
+            .delete_user_policy()
+            .user_name(&b.user)
+            .policy_name(QUARANTINE_POLICY_NAME)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(vec![call]),
+            Err(e) => {
+                let e = AwsError::from_sdk("iam:DeleteUserPolicy", e);
+                if e.is_not_found() {
+                    Ok(vec![call.with_result(json!({"already_absent": true}))])
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// iam.detach_admin_policies_from_user
+// ---------------------------------------------------------------------------------------
+
+/// Whether `doc` allows every action on every resource (`"*"` or `"*:*"`), as
+/// AdministratorAccess does. Conditions are not weighed: a conditional full-admin grant is
+/// still one.
+pub fn grants_full_admin(doc: &Json) -> bool {
+    statements(doc).into_iter().any(|s| {
+        s.get("Effect").and_then(Json::as_str) == Some("Allow")
+            && has_star(s.get("Action"))
+            && has_star(s.get("Resource"))
+    })
+}
+
+/// `iam.detach_admin_policies_from_user`: detaches from a user every attached managed
+/// policy whose default version grants full administrator access.
+///
+/// State: `{"user", "resolved_from", "attached": [{"arn", "name", "admin"}]}` from
+/// ListAttachedUserPolicies, GetPolicy and GetPolicyVersion. Compliant when no attached
+/// policy is an admin one. Revert attaches the admin policies again.
+pub struct DetachAdminPolicies;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AttachedState {
+    arn: String,
+    name: Option<String>,
+    admin: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AdminState {
+    user: String,
+    resolved_from: Option<String>,
+    attached: Vec<AttachedState>,
+}
+
+fn admin_state(state: &State) -> Option<AdminState> {
+    serde_json::from_value(state.clone()).ok()
+}
+
+fn user_policy_call(op: &str, user: &str, arn: &str) -> Call {
+    Call::new(op, json!({"UserName": user, "PolicyArn": arn}))
+}
+
+async fn is_admin_policy(clients: &Clients, arn: &str) -> Result<bool, ActionError> {
+    let policy = clients
+        .iam
+        .get_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:GetPolicy", e))?;
+    let Some(version) = policy.policy().and_then(|p| p.default_version_id()) else {
+        return Ok(false);
+    };
+    let got = clients
+        .iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("iam:GetPolicyVersion", e))?;
+    Ok(got
+        .policy_version()
+        .and_then(|v| v.document())
+        .is_some_and(|d| grants_full_admin(&decode_policy(d))))
+}
+
+#[async_trait]
+impl Action for DetachAdminPolicies {
+    fn id(&self) -> &'static str {
+        "iam.detach_admin_policies_from_user"
+    }
+
+    async fn capture(&self, cx: &Ctx<'_>, params: &Params) -> Result<State, ActionError> {
+        let (user, _) = resolve_user(cx.aws, str_param(params, "user")?).await?;
+        let mut attached = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = cx
+                .aws
+                .iam
+                .list_attached_user_policies()
+                .user_name(&user.name)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:ListAttachedUserPolicies", e))?;
+            for p in page.attached_policies() {
+                let Some(arn) = p.policy_arn() else { continue };
+                attached.push(AttachedState {
+                    arn: arn.to_owned(),
+                    name: p.policy_name().map(str::to_owned),
+                    admin: is_admin_policy(cx.aws, arn).await?,
+                });
+            }
+            match page.marker() {
+                Some(m) if page.is_truncated() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        to_state(&AdminState {
+            user: user.name,
+            resolved_from: user.resolved_from,
+            attached,
+        })
+    }
+
+    fn compliant(&self, _params: &Params, state: &State, _cx: &Ctx<'_>) -> bool {
+        admin_state(state).is_some_and(|s| !s.attached.iter().any(|a| a.admin))
+    }
+
+    fn planned_calls(&self, _params: &Params, before: &State, _cx: &Ctx<'_>) -> Vec<Call> {
+        admin_state(before)
+            .map(|b| {
+                b.attached
+                    .iter()
+                    .filter(|a| a.admin)
+                    .map(|a| user_policy_call("iam:DetachUserPolicy", &b.user, &a.arn))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    async fn apply(
+        &self,
+        cx: &Ctx<'_>,
+        _params: &Params,
+        before: &State,
+    ) -> Result<Vec<Call>, ActionError> {
+        let b = admin_state(before).ok_or_else(|| bad_state(self.id()))?;
+        let mut calls = Vec::new();
+        for a in b.attached.iter().filter(|a| a.admin) {
+            cx.aws
+                .iam
+                .detach_user_policy()
+                .user_name(&b.user)
+                .policy_arn(&a.arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:DetachUserPolicy", e))?;
+            calls.push(user_policy_call("iam:DetachUserPolicy", &b.user, &a.arn));
+        }
+        Ok(calls)
+    }
+
+    async fn revert(
+        &self,
+        cx: &Ctx<'_>,
+        _params: &Params,
+        before: &State,
+    ) -> Result<Vec<Call>, ActionError> {
+        let b = admin_state(before).ok_or_else(|| bad_state(self.id()))?;
+        let mut calls = Vec::new();
+        for a in b.attached.iter().filter(|a| a.admin) {
+            cx.aws
+                .iam
+                .attach_user_policy()
+                .user_name(&b.user)
+                .policy_arn(&a.arn)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("iam:AttachUserPolicy", e))?;
+            calls.push(user_policy_call("iam:AttachUserPolicy", &b.user, &a.arn));
+        }
+        Ok(calls)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// iam.delete_login_profile
+// ---------------------------------------------------------------------------------------
+
+/// `iam.delete_login_profile`: deletes a user's console password when it was not used in
+/// `unused_days` (or never used, and set longer ago than that). Irreversible: the password
+/// cannot be read, so it cannot be put back; revert says so.
+///
+/// State: `{"user", "resolved_from", "login_profile_created": time or null (null: no
+/// console password), "password_last_used": time or null}` from GetUser and
+/// GetLoginProfile. Compliant when there is no console password, or it was used within
+/// `unused_days` (a password in use is its owner's to manage).
+pub struct DeleteLoginProfile;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LoginState {
+    user: String,
+    resolved_from: Option<String>,
+    login_profile_created: Option<String>,
+    password_last_used: Option<String>,
+}
+
+fn login_state(state: &State) -> Option<LoginState> {
+    serde_json::from_value(state.clone()).ok()
+}
+
+/// Whether a console password set at `created` and last used at `last_used` is unused for
+/// `unused` as of `now`.
+pub fn password_unused(
+    created: DateTime<Utc>,
+    last_used: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    unused: TimeDelta,
+) -> bool {
+    // A password set again after its last use counts from when it was set.
+    now - last_used.map_or(created, |l| l.max(created)) > unused
+}
+
+fn login_to_delete(params: &Params, s: &LoginState, now: DateTime<Utc>) -> bool {
+    let Some(created) = s.login_profile_created.as_deref().and_then(parse_time) else {
+        return false;
+    };
+    let Ok(days) = int_param(params, "unused_days") else {
+        return false;
+    };
+    let last = s.password_last_used.as_deref().and_then(parse_time);
+    password_unused(created, last, now, TimeDelta::days(days))
+}
+
+#[async_trait]
+impl Action for DeleteLoginProfile {
+    fn id(&self) -> &'static str {
+        "iam.delete_login_profile"
+    }
+
+    async fn capture(&self, cx: &Ctx<'_>, params: &Params) -> Result<State, ActionError> {
+        let (user, found) = resolve_user(cx.aws, str_param(params, "user")?).await?;
+        let created = match cx
+            .aws
+            .iam
+            .get_login_profile()
+            .user_name(&user.name)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .login_profile()
+                .and_then(|p| to_chrono(p.create_date()))
+                .map(rfc3339),
+            Err(e) => {
+                let e = AwsError::from_sdk("iam:GetLoginProfile", e);
+                if !e.is_not_found() {
+                    return Err(e.into());
+                }
+                None
+            }
+        };
+        to_state(&LoginState {
+            user: user.name,
+            resolved_from: user.resolved_from,
+            login_profile_created: created,
+            password_last_used: found.password_last_used().and_then(to_chrono).map(rfc3339),
+        })
+    }
+
+    fn compliant(&self, params: &Params, state: &State, cx: &Ctx<'_>) -> bool {
+        login_state(state).is_some_and(|s| !login_to_delete(params, &s, cx.now))
+    }
+
+    fn planned_calls(&self, params: &Params, before: &State, cx: &Ctx<'_>) -> Vec<Call> {
+        match login_state(before) {
+            Some(b) if login_to_delete(params, &b, cx.now) => vec![Call::new(
+                "iam:DeleteLoginProfile",
+                json!({"UserName": b.user}),
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    async fn apply(
+        &self,
+        cx: &Ctx<'_>,
+        params: &Params,
+        before: &State,
+    ) -> Result<Vec<Call>, ActionError> {
+        let b = login_state(before).ok_or_else(|| bad_state(self.id()))?;
+        if !login_to_delete(params, &b, cx.now) {
+            return Ok(Vec::new());
+        }
+        cx.aws
+            .iam
+            .delete_login_profile()
+            .user_name(&b.user)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("iam:DeleteLoginProfile", e))?;
+        Ok(vec![Call::new(
+            "iam:DeleteLoginProfile",
+            json!({"UserName": b.user}),
+        )])
+    }
+
+    async fn revert(
+        &self,
+        _cx: &Ctx<'_>,
+        _params: &Params,
+        before: &State,
+    ) -> Result<Vec<Call>, ActionError> {
+        let user = login_state(before).map_or_else(|| "?".to_owned(), |b| b.user);
+        Err(ActionError::Precondition(format!(
+            "iam.delete_login_profile cannot be undone: IAM never reveals a password, so the deleted console password of {user} cannot be restored; give the user a new one (CreateLoginProfile) if console access is still needed"
+        )))
+    }
+}
+
+/// The iam actions.
+pub(super) static ACTIONS: &[&dyn Action] = &[
+    &DeactivateAccessKey,
+    &DeactivateStaleAccessKeys,
+    &RevokeRoleSessions,
+    &UpdateAccountPasswordPolicy,
+    &AttachUserDenyAll,
+    &DetachAdminPolicies,
+    &DeleteLoginProfile,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {
         parse_time(s).unwrap()
+    }
+
+    fn req() -> PasswordRequirement {
+        PasswordRequirement {
+            minimum_password_length: 14,
+            require_symbols: true,
+            require_numbers: true,
+            require_uppercase: true,
+            require_lowercase: true,
+            password_reuse_prevention: 24,
+            max_password_age: 90,
+        }
+    }
+
+    #[test]
+    fn a_password_policy_is_compliant_only_when_at_least_as_strict() {
+        let merged = req().merge(None);
+        assert!(req().met_by(&merged));
+        assert!(merged.allow_users_to_change_password);
+        let stricter = PasswordPolicy {
+            minimum_password_length: 20,
+            max_password_age: Some(30),
+            ..merged.clone()
+        };
+        assert!(req().met_by(&stricter));
+        for weaker in [
+            PasswordPolicy {
+                minimum_password_length: 8,
+                ..merged.clone()
+            },
+            PasswordPolicy {
+                require_symbols: false,
+                ..merged.clone()
+            },
+            PasswordPolicy {
+                max_password_age: None,
+                ..merged.clone()
+            },
+            PasswordPolicy {
+                max_password_age: Some(365),
+                ..merged.clone()
+            },
+            PasswordPolicy {
+                password_reuse_prevention: Some(5),
+                ..merged.clone()
+            },
+            PasswordPolicy {
+                password_reuse_prevention: None,
+                ..merged.clone()
+            },
+        ] {
+            assert!(!req().met_by(&weaker), "{weaker:?}");
+        }
+    }
+
+    #[test]
+    fn merging_a_password_policy_never_weakens_a_setting() {
+        let current = PasswordPolicy {
+            minimum_password_length: 20,
+            require_symbols: false,
+            require_numbers: true,
+            require_uppercase: false,
+            require_lowercase: false,
+            allow_users_to_change_password: false,
+            max_password_age: Some(30),
+            password_reuse_prevention: Some(5),
+            hard_expiry: true,
+        };
+        let m = req().merge(Some(&current));
+        assert_eq!(m.minimum_password_length, 20);
+        assert!(m.require_symbols && m.require_numbers && m.require_uppercase);
+        assert_eq!(m.max_password_age, Some(30));
+        assert_eq!(m.password_reuse_prevention, Some(24));
+        assert!(!m.allow_users_to_change_password && m.hard_expiry);
+        assert!(req().met_by(&m));
+    }
+
+    #[test]
+    fn admin_and_deny_all_documents_are_recognised() {
+        assert!(grants_full_admin(
+            &json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}})
+        ));
+        assert!(grants_full_admin(
+            &json!({"Statement": [{"Effect": "Allow", "Action": ["*:*"], "Resource": ["*"]}]})
+        ));
+        assert!(!grants_full_admin(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+        ));
+        assert!(!grants_full_admin(
+            &json!({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
+        ));
+        assert!(denies_everything(&deny_all_policy()));
+        assert!(!denies_everything(&revoke_policy("2025-01-01T00:00:00Z")));
+    }
+
+    #[test]
+    fn a_console_password_is_unused_by_its_last_use_or_when_it_was_set() {
+        let now = t("2025-06-01T00:00:00Z");
+        let d90 = TimeDelta::days(90);
+        assert!(password_unused(t("2024-01-01T00:00:00Z"), None, now, d90));
+        assert!(!password_unused(t("2025-05-01T00:00:00Z"), None, now, d90));
+        assert!(!password_unused(
+            t("2024-01-01T00:00:00Z"),
+            Some(t("2025-05-01T00:00:00Z")),
+            now,
+            d90
+        ));
+        assert!(password_unused(
+            t("2024-01-01T00:00:00Z"),
+            Some(t("2024-02-01T00:00:00Z")),
+            now,
+            d90
+        ));
+        // Set again after its last use: counts from when it was set.
+        assert!(!password_unused(
+            t("2025-05-20T00:00:00Z"),
+            Some(t("2024-02-01T00:00:00Z")),
+            now,
+            d90
+        ));
     }
 
     #[test]

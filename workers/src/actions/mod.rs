@@ -1,14 +1,17 @@
 //! The action catalog's implementations: one type per action id of
-//! `redress_playbooks::actions::CATALOG`, each with capture / apply / revert and a
+//! `redress_playbooks::actions::catalog()`, each with capture / apply / revert and a
 //! compliance test that verification uses.
 //!
 //! Verification is the same for every action: re-capture the state and ask the action
 //! whether it is what the step expects ([`Action::compliant`]). So a fix that "succeeded"
 //! but did not take is never reported as fixed.
 
+pub mod cloudtrail;
 pub mod config;
 pub mod ec2;
+pub mod guardduty;
 pub mod iam;
+pub mod kms;
 pub mod s3;
 
 use async_trait::async_trait;
@@ -124,20 +127,24 @@ pub trait Action: Send + Sync {
 
 /// The implementation of an action id.
 pub fn implementation(id: &str) -> Option<&'static dyn Action> {
-    REGISTRY.iter().copied().find(|a| a.id() == id)
+    registry().find(|a| a.id() == id)
 }
 
-static REGISTRY: &[&dyn Action] = &[
-    &s3::PutPublicAccessBlock,
-    &s3::PutDefaultEncryption,
-    &ec2::EnableEbsEncryptionByDefault,
-    &ec2::RevokeOpenIngress,
-    &ec2::SnapshotInstanceVolumes,
-    &ec2::IsolateInstance,
-    &iam::DeactivateAccessKey,
-    &iam::DeactivateStaleAccessKeys,
-    &iam::RevokeRoleSessions,
-];
+/// Every implementation, service by service (each module lists its own in `ACTIONS`).
+pub fn registry() -> impl Iterator<Item = &'static dyn Action> {
+    [
+        s3::ACTIONS,
+        ec2::ACTIONS,
+        iam::ACTIONS,
+        config::ACTIONS,
+        cloudtrail::ACTIONS,
+        guardduty::ACTIONS,
+        kms::ACTIONS,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+}
 
 /// Typed access to rendered parameters.
 pub fn str_param<'p>(p: &'p Params, name: &'static str) -> Result<&'p str, ActionError> {
@@ -188,13 +195,16 @@ mod tests {
 
     #[test]
     fn every_catalog_action_has_an_implementation() {
-        for spec in redress_playbooks::actions::CATALOG {
+        for spec in redress_playbooks::actions::catalog() {
             assert!(
                 implementation(spec.id).is_some(),
                 "{} has no implementation",
                 spec.id
             );
         }
-        assert_eq!(REGISTRY.len(), redress_playbooks::actions::CATALOG.len());
+        assert_eq!(
+            registry().count(),
+            redress_playbooks::actions::catalog().count()
+        );
     }
 }

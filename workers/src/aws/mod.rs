@@ -29,6 +29,10 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub iam: aws_sdk_iam::Client,
     pub config: aws_sdk_config::Client,
+    pub s3control: aws_sdk_s3control::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub guardduty: aws_sdk_guardduty::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 impl Clients {
@@ -43,6 +47,10 @@ impl Clients {
             region: region.to_owned(),
             partition: partition.to_owned(),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            s3control: aws_sdk_s3control::Client::new(sdk),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
+            guardduty: aws_sdk_guardduty::Client::new(sdk),
+            kms: aws_sdk_kms::Client::new(sdk),
             ec2: aws_sdk_ec2::Client::new(sdk),
             iam: aws_sdk_iam::Client::new(sdk),
             // Re-evaluation is a best-effort nudge after a verified fix: one try, no
@@ -71,6 +79,7 @@ pub enum ReachError {
 pub struct ClientFactory {
     base: SdkConfig,
     assume_role: Option<String>,
+    external_id: Option<String>,
     own_account: Mutex<Option<String>>,
     cache: Mutex<HashMap<(String, String, String), Arc<Clients>>>,
 }
@@ -78,10 +87,11 @@ pub struct ClientFactory {
 impl ClientFactory {
     /// `base` comes from the standard chain (`aws_config::load_defaults`), which honours
     /// `AWS_ENDPOINT_URL`, profiles, the container role and the SDK's retry settings.
-    pub fn new(base: SdkConfig, assume_role: Option<String>) -> Self {
+    pub fn new(base: SdkConfig, assume_role: Option<String>, external_id: Option<String>) -> Self {
         ClientFactory {
             base,
             assume_role,
+            external_id,
             own_account: Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
         }
@@ -123,8 +133,12 @@ impl ClientFactory {
         let sdk = match &self.assume_role {
             Some(template) => {
                 let role_arn = template.replace("{account}", account);
-                let provider = AssumeRoleProvider::builder(role_arn)
-                    .session_name(session_name(playbook))
+                let mut builder =
+                    AssumeRoleProvider::builder(role_arn).session_name(session_name(playbook));
+                if let Some(id) = &self.external_id {
+                    builder = builder.external_id(id);
+                }
+                let provider = builder
                     .region(Region::new(region.to_owned()))
                     .configure(&self.base)
                     .build()

@@ -71,6 +71,12 @@ pub fn run(config_path: Option<&PathBuf>, paths: &[PathBuf]) -> Result<Exit> {
     if let (Some(path), Some(text)) = (&config_file, &config_text) {
         diags.extend(Config::check_gate_ids(path, text, &known));
     }
+    diags.extend(check_parameters(
+        &catalog,
+        &config,
+        config_file.as_deref(),
+        config_text.as_deref(),
+    ));
 
     if let Some(path) = &config.exceptions {
         let text = std::fs::read_to_string(path)
@@ -115,6 +121,69 @@ pub fn run(config_path: Option<&PathBuf>, paths: &[PathBuf]) -> Result<Exit> {
         println!("check passed: {what}, {warnings} warning(s)");
         Ok(Exit::Ok)
     }
+}
+
+/// Each `{ config = "name" }` parameter: the config's value has the right type, or the
+/// action has a default; otherwise the playbook's findings would fail (a warning: a fleet
+/// that never sees such findings need not set it).
+fn check_parameters(
+    catalog: &playbook::Catalog,
+    config: &Config,
+    config_path: Option<&Path>,
+    config_text: Option<&str>,
+) -> Vec<Diagnostic> {
+    use redress_playbooks::playbook::ParamSource;
+    let mut out = Vec::new();
+    for p in &catalog.playbooks {
+        for (i, step) in p.steps.iter().enumerate() {
+            for (param, source) in &step.params {
+                let ParamSource::FromConfig {
+                    name,
+                    ty,
+                    default,
+                    at,
+                } = source
+                else {
+                    continue;
+                };
+                match config.parameters.get(name) {
+                    Some(v) => {
+                        if let Err(why) = redress_playbooks::actions::coerce(*ty, v) {
+                            let (line, col) = match (config_path, config_text) {
+                                (Some(path), Some(text)) => {
+                                    let src = redress_playbooks::diag::SourceFile::new(path, text);
+                                    src.line_col(text.find(&format!("{name} ")).unwrap_or(0))
+                                }
+                                _ => (1, 1),
+                            };
+                            out.push(Diagnostic {
+                                level: Level::Error,
+                                path: config_path.map(Path::to_path_buf).unwrap_or_default(),
+                                line,
+                                col,
+                                message: format!("`[parameters] {name}` {why} (used by `{}` step {})", p.id, i + 1),
+                                help: None,
+                            });
+                        }
+                    }
+                    None if default.is_none() => out.push(Diagnostic {
+                        level: Level::Warning,
+                        path: p.path.clone(),
+                        line: at.0,
+                        col: at.1,
+                        message: format!(
+                            "step {} parameter `{param}` comes from `[parameters] {name}`, which the config does not set: findings for `{}` will fail until it does",
+                            i + 1,
+                            p.id
+                        ),
+                        help: None,
+                    }),
+                    None => {}
+                }
+            }
+        }
+    }
+    out
 }
 
 fn describe(playbooks: &usize, config: Option<&Path>, exceptions: Option<&Path>) -> String {

@@ -1,9 +1,11 @@
 //! One module per command, plus the loading they share.
 
 pub mod approvals;
+pub mod catalog;
 pub mod check;
 pub mod evidence;
 pub mod iam_policy;
+pub mod pause;
 pub mod plan;
 pub mod rollback;
 pub mod worker;
@@ -97,7 +99,11 @@ pub async fn build_engine(
     let exceptions = load_exceptions(&config, now)?;
     let sdk = sdk_config().await;
     let store = open_store(&config, &sdk)?;
-    let factory = crate::aws::ClientFactory::new(sdk.clone(), config.aws.assume_role.clone());
+    let factory = crate::aws::ClientFactory::new(
+        sdk.clone(),
+        config.aws.assume_role.clone(),
+        config.aws.external_id.clone(),
+    );
     let lease = config
         .queue
         .as_ref()
@@ -115,6 +121,7 @@ pub async fn build_engine(
             clock: Utc::now,
             slack: crate::approvals::slack_client(&config_for_slack)
                 .context("cannot set up the Slack client for `[slack]`")?,
+            pause: std::sync::RwLock::new(None),
         },
         sdk,
     ))

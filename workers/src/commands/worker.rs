@@ -30,6 +30,7 @@ pub fn run(config: Option<&PathBuf>, dry_run: bool, until_idle: Option<u64>) -> 
             dlq_url: queue_cfg.dlq_url.clone(),
             until_idle: until_idle.map(Duration::from_secs),
             drain_deadline: Duration::from_secs(u64::from(queue_cfg.shutdown_deadline_secs)),
+            max_attempts: queue_cfg.max_attempts.max(1),
         };
         info!(
             message = "Worker started.",

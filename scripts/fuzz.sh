@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Fuzzes intake::decode with libFuzzer for a bounded time (default 60 s).
+# Fuzzes a target with libFuzzer for a bounded time (default 60 s): `intake` (the default:
+# intake::decode) or `playbook` (loading a playbook file).
 # Exits non-zero when libFuzzer finds a crash (a panic or a broken promise in
-# fuzz/fuzz_targets/intake.rs); the input is then in fuzz/artifacts/intake/, and
-# `cargo fuzz run intake <that file>` (with the environment below) replays it.
+# fuzz/fuzz_targets/<target>.rs); the input is then in fuzz/artifacts/<target>/, and
+# `cargo fuzz run <target> <that file>` (with the environment below) replays it.
 #
-# Usage: scripts/fuzz.sh [SECONDS]
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
+target="${2:-intake}"
+case "$target" in
+    intake|playbook) ;;
+    *) echo "usage: scripts/fuzz.sh [SECONDS] [intake|playbook]" >&2; exit 2 ;;
+esac
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
     echo "usage: scripts/fuzz.sh [SECONDS]   (a whole number of seconds, default 60)" >&2
     exit 2
@@ -38,10 +44,10 @@ trap 'rm -rf "$scratch"' EXIT
 cargo fuzz run \
     --sanitizer "${REDRESS_FUZZ_SANITIZER:-none}" \
     --debug-assertions \
-    intake "$scratch" fuzz/corpus/intake \
+    "$target" "$scratch" "fuzz/corpus/$target" \
     -- \
     -max_total_time="$seconds" \
     -timeout=10 \
-    -dict=fuzz/intake.dict \
+    $( [[ "$target" == intake ]] && echo -dict=fuzz/intake.dict ) \
     -print_final_stats=1
-echo "fuzz: no crash in ${seconds}s ($(find "$scratch" -type f | wc -l) new inputs kept in a scratch corpus, now discarded)"
+echo "fuzz $target: no crash in ${seconds}s ($(find "$scratch" -type f | wc -l) new inputs kept in a scratch corpus, now discarded)"

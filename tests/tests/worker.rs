@@ -465,3 +465,29 @@ async fn a_failure_that_retrying_cannot_fix_is_recorded_once_and_the_worker_goes
     );
     assert_eq!(w.visible_messages(&w.queue).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_reports_the_worker_loop_alive_then_stuck() {
+    let mut w = World::new("").await;
+    let beat = w.dir.path().join("heartbeat");
+    w.env
+        .push(("REDRESS_HEARTBEAT".to_owned(), beat.display().to_string()));
+    let before = w.redress(&["health"]);
+    assert_eq!(
+        before.status.code(),
+        Some(1),
+        "no heartbeat before the loop starts"
+    );
+    w.worker(&[]);
+    let out = w.redress(&["health"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("healthy: last heartbeat"));
+    std::fs::write(&beat, "2026-01-01T00:00:00Z").unwrap();
+    let out = w.redress(&["health"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the worker loop is stuck"));
+}

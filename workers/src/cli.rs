@@ -75,6 +75,13 @@ pub enum Command {
         #[arg(long, value_name = "SECS")]
         until_idle: Option<u64>,
     },
+    /// Exit 0 while the worker's loop is alive (its heartbeat is recent): for container
+    /// health checks.
+    Health {
+        /// Oldest heartbeat still healthy, in seconds (a long poll is at most 20 s).
+        #[arg(long, default_value_t = 90)]
+        max_age_secs: u64,
+    },
     /// Read the evidence store.
     Evidence {
         #[command(subcommand)]
@@ -171,6 +178,23 @@ pub fn run(cli: Cli) -> Result<Exit> {
             dry_run,
             until_idle,
         } => commands::worker::run(cli.config.as_ref(), dry_run, until_idle),
+        Command::Health { max_age_secs } => {
+            let text = std::fs::read_to_string(crate::health::path()).ok();
+            match crate::health::check(
+                text.as_deref(),
+                chrono::Utc::now(),
+                std::time::Duration::from_secs(max_age_secs),
+            ) {
+                Ok(age) => {
+                    println!("healthy: last heartbeat {age} s ago");
+                    Ok(Exit::Ok)
+                }
+                Err(e) => {
+                    eprintln!("redress: unhealthy: {e}");
+                    Ok(Exit::Failed)
+                }
+            }
+        }
         Command::Evidence { what } => {
             let what = match what {
                 EvidenceCommand::List { json } => commands::evidence::What::List { json },

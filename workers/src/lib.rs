@@ -15,6 +15,7 @@ pub mod commands;
 pub mod control;
 pub mod evidence;
 pub mod executor;
+pub mod health;
 pub mod queue;
 pub mod rollback;
 pub mod store;

@@ -91,6 +91,7 @@ pub async fn run(
         }
         // The kill switch takes effect within one poll.
         engine.refresh_pause().await;
+        crate::health::beat();
         let wait = match opts.until_idle {
             // Poll no longer than the idle window, so `--until-idle` ends on time.
             Some(idle) => opts

@@ -180,6 +180,42 @@ impl World {
     }
 }
 
+impl World {
+    /// Rolls back the record `id` (approved by `U0TEST`), asserts it succeeded, and returns
+    /// the rollback's own record.
+    pub fn rollback(&self, id: &str) -> Value {
+        let out = self.redress(&["rollback", id, "--approved-by", "U0TEST"]);
+        assert!(
+            out.status.success(),
+            "rollback failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let records = self.records();
+        let rb = records
+            .iter()
+            .find(|r| r["rollback_of"] == id)
+            .unwrap_or_else(|| panic!("no rollback record: {records:#?}"))
+            .clone();
+        assert_eq!(rb["outcome"], "fixed", "{rb:#}");
+        rb
+    }
+
+    /// `redress plan --json` on one event body: the first finding's plan.
+    pub fn plan(&self, body: &str) -> Value {
+        let path = self.dir.path().join("event.json");
+        std::fs::write(&path, body).unwrap_or_else(|e| panic!("cannot write the event: {e}"));
+        let out = self.redress(&["plan", "--event", &path.display().to_string(), "--json"]);
+        assert!(
+            out.status.success(),
+            "plan failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.lines().next().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("plan JSON: {e}"))
+    }
+}
+
 /// The records with this outcome.
 pub fn by_outcome<'a>(records: &'a [Value], outcome: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["outcome"] == outcome).collect()

@@ -47,38 +47,6 @@ fn assert_fixed(r: &Json, decision: &str, first_call: &str) {
     assert_eq!(r["calls"][0]["action"], first_call, "{r:#}");
 }
 
-/// Rolls back the record `id` and returns the rollback's own record.
-fn rollback(w: &World, id: &str) -> Json {
-    let out = w.redress(&["rollback", id, "--approved-by", "U0TEST"]);
-    assert!(
-        out.status.success(),
-        "rollback failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let records = w.records();
-    let rb = records
-        .iter()
-        .find(|r| r["rollback_of"] == id)
-        .unwrap_or_else(|| panic!("no rollback record: {records:#?}"))
-        .clone();
-    assert_eq!(rb["outcome"], "fixed", "{rb:#}");
-    rb
-}
-
-/// `redress plan --json` on one event body: the first finding's plan.
-fn plan(w: &World, body: &str) -> Json {
-    let path = w.dir.path().join("event.json");
-    std::fs::write(&path, body).unwrap();
-    let out = w.redress(&["plan", "--event", path.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "plan failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().next().unwrap()).unwrap()
-}
-
 fn event(id: &str, rule: &str, resource_type: &str, resource_id: &str) -> String {
     config_noncompliant(id, rule, resource_type, resource_id, ACCOUNT, REGION)
 }
@@ -354,7 +322,7 @@ async fn a_public_snapshot_is_made_private_and_rollback_makes_it_public_again() 
     assert_eq!(r["after"][0]["public"], false);
     assert!(!snapshot_public(&w, &snap).await);
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["params"]["operation_type"], "add");
     assert!(snapshot_public(&w, &snap).await);
 }
@@ -363,15 +331,12 @@ async fn a_public_snapshot_is_made_private_and_rollback_makes_it_public_again() 
 async fn a_public_snapshot_waits_for_approval_without_the_operator_opt_in() {
     let w = World::new("").await;
     let snap = public_snapshot(&w).await;
-    let p = plan(
-        &w,
-        &event(
-            "e-snap-plan",
-            "ebs-snapshot-public-restorable-check",
-            "AWS::EC2::Snapshot",
-            &snap,
-        ),
-    );
+    let p = w.plan(&event(
+        "e-snap-plan",
+        "ebs-snapshot-public-restorable-check",
+        "AWS::EC2::Snapshot",
+        &snap,
+    ));
     assert_eq!(p["playbook"], "ebs-snapshot-private", "{p:#}");
     assert_eq!(p["decision"], "approval", "{p:#}");
     assert_eq!(p["steps"][0]["params"]["snapshot_id"], snap.as_str());
@@ -402,7 +367,7 @@ async fn imdsv2_is_required_and_rollback_restores_optional_tokens() {
     assert_eq!(r["before"][0]["http_endpoint"], "enabled");
     assert_eq!(http_tokens(&w, &id).await, Some(HttpTokensState::Required));
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["params"]["http_tokens"], "optional");
     assert_eq!(http_tokens(&w, &id).await, Some(HttpTokensState::Optional));
 }
@@ -439,7 +404,7 @@ async fn the_default_group_is_closed_and_rollback_restores_its_rules() {
     assert_eq!(r["calls"][1]["action"], "ec2:RevokeSecurityGroupEgress");
     assert_eq!(rules(&w, &sg).await, (vec![], vec![]));
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"].as_array().unwrap().len(), 2, "{rb:#}");
     assert_eq!(rules(&w, &sg).await, before);
 }
@@ -516,7 +481,7 @@ async fn world_open_ports_outside_the_authorized_list_are_revoked_and_restored()
         ]
     );
 
-    rollback(&w, r["id"].as_str().unwrap());
+    w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rules(&w, &sg).await, before);
 }
 
@@ -524,27 +489,21 @@ async fn world_open_ports_outside_the_authorized_list_are_revoked_and_restored()
 async fn authorized_ports_default_to_web_ports_and_admin_port_findings_go_elsewhere() {
     let w = World::new("").await;
     let sg = group_with(&w, "web", vec![tcp(443, 443, "0.0.0.0/0")]).await;
-    let p = plan(
-        &w,
-        &event(
-            "e-ports-plan",
-            "vpc-sg-open-only-to-authorized-ports",
-            "AWS::EC2::SecurityGroup",
-            &sg,
-        ),
-    );
+    let p = w.plan(&event(
+        "e-ports-plan",
+        "vpc-sg-open-only-to-authorized-ports",
+        "AWS::EC2::SecurityGroup",
+        &sg,
+    ));
     assert_eq!(p["playbook"], "sg-revoke-unauthorized-open-ports", "{p:#}");
     assert_eq!(p["decision"], "approval");
     assert_eq!(p["steps"][0]["params"]["allowed_ports"], json!([80, 443]));
-    let admin = plan(
-        &w,
-        &event(
-            "e-ssh-plan",
-            "restricted-ssh",
-            "AWS::EC2::SecurityGroup",
-            &sg,
-        ),
-    );
+    let admin = w.plan(&event(
+        "e-ssh-plan",
+        "restricted-ssh",
+        "AWS::EC2::SecurityGroup",
+        &sg,
+    ));
     assert_eq!(admin["playbook"], "sg-revoke-open-admin-ports", "{admin:#}");
 }
 
@@ -571,7 +530,7 @@ async fn a_subnet_stops_assigning_public_ips_and_rollback_turns_it_back_on() {
     assert_eq!(r["calls"][0]["params"]["map_public_ip_on_launch"], false);
     assert!(!subnet_public_ip(&w, &subnet).await);
 
-    rollback(&w, r["id"].as_str().unwrap());
+    w.rollback(r["id"].as_str().unwrap());
     assert!(subnet_public_ip(&w, &subnet).await);
 }
 
@@ -611,7 +570,7 @@ async fn a_vpc_without_flow_logs_gets_one_automatically_and_rollback_deletes_it(
     assert_eq!(created, json!(now), "{r:#}");
     assert_eq!(now.len(), 1);
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "ec2:DeleteFlowLogs");
     assert_eq!(rb["calls"][0]["params"]["flow_log_ids"], created);
     assert!(flow_logs(&w, &vpc).await.is_empty());
@@ -685,37 +644,28 @@ async fn a_tor_client_instance_is_snapshotted_automatically_and_keeps_running() 
 async fn suspicious_findings_snapshot_while_compromise_findings_still_isolate() {
     let w = World::new("").await;
     let id = instance(&w).await;
-    let p = plan(
-        &w,
-        &guardduty_ec2(
-            "e-phish",
-            "Trojan:EC2/PhishingDomainRequest!DNS",
-            &id,
-            "ACTOR",
-        ),
-    );
+    let p = w.plan(&guardduty_ec2(
+        "e-phish",
+        "Trojan:EC2/PhishingDomainRequest!DNS",
+        &id,
+        "ACTOR",
+    ));
     assert_eq!(p["playbook"], "ec2-forensic-snapshot", "{p:#}");
     assert_eq!(p["decision"], "auto");
-    let target = plan(
-        &w,
-        &guardduty_ec2(
-            "e-target",
-            "UnauthorizedAccess:EC2/TorClient",
-            &id,
-            "TARGET",
-        ),
-    );
+    let target = w.plan(&guardduty_ec2(
+        "e-target",
+        "UnauthorizedAccess:EC2/TorClient",
+        &id,
+        "TARGET",
+    ));
     assert_eq!(target["decision"], "ignore", "{target:#}");
     assert!(target["playbook"].is_null());
-    let mining = plan(
-        &w,
-        &guardduty_ec2(
-            "e-mining",
-            "CryptoCurrency:EC2/BitcoinTool.B!DNS",
-            &id,
-            "ACTOR",
-        ),
-    );
+    let mining = w.plan(&guardduty_ec2(
+        "e-mining",
+        "CryptoCurrency:EC2/BitcoinTool.B!DNS",
+        &id,
+        "ACTOR",
+    ));
     assert_eq!(mining["playbook"], "ec2-isolate-instance", "{mining:#}");
 }
 
@@ -726,15 +676,12 @@ async fn suspicious_findings_snapshot_while_compromise_findings_still_isolate() 
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshot_block_public_access_is_planned_for_approval_with_block_all_sharing() {
     let w = World::new("").await;
-    let p = plan(
-        &w,
-        &event(
-            "e-bpa",
-            "ebs-snapshot-block-public-access",
-            "AWS::EC2::SnapshotBlockPublicAccess",
-            ACCOUNT,
-        ),
-    );
+    let p = w.plan(&event(
+        "e-bpa",
+        "ebs-snapshot-block-public-access",
+        "AWS::EC2::SnapshotBlockPublicAccess",
+        ACCOUNT,
+    ));
     assert_eq!(p["playbook"], "ebs-snapshot-block-public-access", "{p:#}");
     assert_eq!(p["decision"], "approval");
     assert_eq!(
@@ -744,15 +691,12 @@ async fn snapshot_block_public_access_is_planned_for_approval_with_block_all_sha
     assert_eq!(p["steps"][0]["params"]["state"], "block-all-sharing");
 
     let opted = World::new("[gate]\nauto = [\"ebs-snapshot-block-public-access\"]").await;
-    let p = plan(
-        &opted,
-        &event(
-            "e-bpa-2",
-            "ebs-snapshot-block-public-access",
-            "AWS::EC2::SnapshotBlockPublicAccess",
-            ACCOUNT,
-        ),
-    );
+    let p = opted.plan(&event(
+        "e-bpa-2",
+        "ebs-snapshot-block-public-access",
+        "AWS::EC2::SnapshotBlockPublicAccess",
+        ACCOUNT,
+    ));
     assert_eq!(p["decision"], "auto", "{p:#}");
 }
 

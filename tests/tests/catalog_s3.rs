@@ -45,38 +45,6 @@ fn fixed_record(w: &World) -> Json {
     r
 }
 
-/// Rolls back the record `id` and returns the rollback's own record.
-fn rollback(w: &World, id: &str) -> Json {
-    let out = w.redress(&["rollback", id, "--approved-by", "U0TEST"]);
-    assert!(
-        out.status.success(),
-        "rollback failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let records = w.records();
-    let rb = records
-        .iter()
-        .find(|r| r["rollback_of"] == id)
-        .unwrap_or_else(|| panic!("no rollback record: {records:#?}"))
-        .clone();
-    assert_eq!(rb["outcome"], "fixed", "{rb:#}");
-    rb
-}
-
-/// `redress plan --json` on one event body.
-fn plan(w: &World, body: &str) -> Json {
-    let path = w.dir.path().join("event.json");
-    std::fs::write(&path, body).unwrap();
-    let out = w.redress(&["plan", "--event", path.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "plan failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().next().unwrap()).unwrap()
-}
-
 async fn bucket_policy(w: &World, bucket: &str) -> Option<String> {
     s3(w)
         .get_bucket_policy()
@@ -200,7 +168,7 @@ async fn tls_only_statement_is_merged_into_the_policy_and_rollback_restores_it_b
         json!(["arn:aws:s3:::acme-tls", "arn:aws:s3:::acme-tls/*"])
     );
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "s3:PutBucketPolicy");
     assert_eq!(
         bucket_policy(&w, "acme-tls").await.as_deref(),
@@ -228,7 +196,7 @@ async fn tls_only_policy_on_a_bucket_without_policy_is_deleted_again_on_rollback
     let now: Json = serde_json::from_str(&bucket_policy(&w, "acme-bare").await.unwrap()).unwrap();
     assert_eq!(now["Statement"].as_array().unwrap().len(), 1);
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "s3:DeleteBucketPolicy");
     assert_eq!(bucket_policy(&w, "acme-bare").await, None);
 }
@@ -236,10 +204,11 @@ async fn tls_only_policy_on_a_bucket_without_policy_is_deleted_again_on_rollback
 #[tokio::test(flavor = "multi_thread")]
 async fn tls_only_policy_needs_approval_without_the_operator_opt_in() {
     let w = World::new("").await;
-    let p = plan(
-        &w,
-        &bucket_event("e-tls3", "s3-bucket-ssl-requests-only", "acme-tls"),
-    );
+    let p = w.plan(&bucket_event(
+        "e-tls3",
+        "s3-bucket-ssl-requests-only",
+        "acme-tls",
+    ));
     assert_eq!(p["playbook"], "s3-tls-only-policy");
     assert_eq!(p["decision"], "approval", "{p:#}");
     assert_eq!(p["steps"][0]["action"], "s3.put_tls_only_policy");
@@ -278,7 +247,7 @@ async fn acls_are_disabled_and_rollback_restores_the_previous_object_ownership()
         Some("BucketOwnerEnforced")
     );
 
-    rollback(&w, r["id"].as_str().unwrap());
+    w.rollback(r["id"].as_str().unwrap());
     assert_eq!(
         ownership(&w, "acme-acl").await.as_deref(),
         Some("ObjectWriter")
@@ -311,7 +280,7 @@ async fn acls_disabled_on_a_bucket_without_ownership_controls_are_removed_again_
         ownership(&w, "acme-acl2").await.as_deref(),
         Some("BucketOwnerEnforced")
     );
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "s3:DeleteBucketOwnershipControls");
     assert_eq!(ownership(&w, "acme-acl2").await, None);
 }
@@ -348,7 +317,7 @@ async fn access_logging_goes_to_the_operators_log_bucket_automatically_and_rolls
         Some(("acme-logs".to_owned(), "acme-data/".to_owned()))
     );
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["params"]["logging"], Json::Null);
     assert_eq!(logging_target(&w, "acme-data").await, None);
 }
@@ -545,7 +514,7 @@ async fn account_public_access_block_is_planned_for_the_findings_account_and_nee
         ACCOUNT,
         REGION,
     );
-    let p = plan(&w, &event);
+    let p = w.plan(&event);
     assert_eq!(p["playbook"], "s3-account-block-public-access", "{p:#}");
     assert_eq!(p["decision"], "approval");
     assert_eq!(
@@ -556,7 +525,7 @@ async fn account_public_access_block_is_planned_for_the_findings_account_and_nee
     assert_eq!(p["steps"][0]["params"]["restrict_public_buckets"], true);
 
     let opted_in = World::new("[gate]\nauto = [\"s3-account-block-public-access\"]").await;
-    assert_eq!(plan(&opted_in, &event)["decision"], "auto");
+    assert_eq!(opted_in.plan(&event)["decision"], "auto");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -677,10 +646,11 @@ async fn versioning_put_calls_work_on_moto_though_its_get_reply_does_not_parse()
 #[tokio::test(flavor = "multi_thread")]
 async fn versioning_is_planned_automatically_for_its_config_rule() {
     let w = World::new("").await;
-    let p = plan(
-        &w,
-        &bucket_event("e-vers", "s3-bucket-versioning-enabled", "acme-vers"),
-    );
+    let p = w.plan(&bucket_event(
+        "e-vers",
+        "s3-bucket-versioning-enabled",
+        "acme-vers",
+    ));
     assert_eq!(p["playbook"], "s3-versioning", "{p:#}");
     assert_eq!(p["decision"], "auto");
     assert_eq!(p["steps"][0]["action"], "s3.put_bucket_versioning");

@@ -58,38 +58,6 @@ fn assert_fixed(r: &Json, decision: &str, first_call: &str) {
     assert_eq!(r["calls"][0]["action"], first_call, "{r:#}");
 }
 
-/// Rolls back the record `id` and returns the rollback's own record.
-fn rollback(w: &World, id: &str) -> Json {
-    let out = w.redress(&["rollback", id, "--approved-by", "U0TEST"]);
-    assert!(
-        out.status.success(),
-        "rollback failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let records = w.records();
-    let rb = records
-        .iter()
-        .find(|r| r["rollback_of"] == id)
-        .unwrap_or_else(|| panic!("no rollback record: {records:#?}"))
-        .clone();
-    assert_eq!(rb["outcome"], "fixed", "{rb:#}");
-    rb
-}
-
-/// `redress plan --json` on one event body: the first finding's plan.
-fn plan(w: &World, body: &str) -> Json {
-    let path = w.dir.path().join("event.json");
-    std::fs::write(&path, body).unwrap();
-    let out = w.redress(&["plan", "--event", path.to_str().unwrap(), "--json"]);
-    assert!(
-        out.status.success(),
-        "plan failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(text.lines().next().unwrap()).unwrap()
-}
-
 /// A Security Hub control finding (FAILED) on one resource.
 fn securityhub_control(
     event_id: &str,
@@ -232,7 +200,7 @@ async fn kms_key_rotation_is_turned_on_automatically_and_rolled_back() {
     assert_fixed(r, "auto", "kms:EnableKeyRotation");
     assert_eq!(r["before"][0]["rotation_enabled"], false, "{r:#}");
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "kms:DisableKeyRotation");
     assert!(!rotation(&c, &key).await);
 }
@@ -331,7 +299,7 @@ async fn stopped_trails_are_restarted_when_cloudtrail_is_reported_off_and_rollba
     assert_eq!(r["calls"].as_array().unwrap().len(), 1, "{r:#}");
     assert_eq!(r["calls"][0]["params"]["Name"], "stopped-trail", "{r:#}");
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "cloudtrail:StopLogging");
     assert_eq!(rb["calls"].as_array().unwrap().len(), 1, "{rb:#}");
     assert!(!logging(&c, "stopped-trail").await);
@@ -359,7 +327,7 @@ async fn a_guardduty_stealth_finding_restarts_the_trail_it_names() {
             "affectedResources": {"AWS::CloudTrail::Trail": arn}
         }}}),
     );
-    let p = plan(&w, &body);
+    let p = w.plan(&body);
     assert_eq!(
         p["playbook"], "cloudtrail-restart-logging-after-stealth",
         "{p:#}"
@@ -379,7 +347,7 @@ async fn a_guardduty_stealth_finding_restarts_the_trail_it_names() {
     );
     assert_fixed(r, "auto", "cloudtrail:StartLogging");
 
-    rollback(&w, r["id"].as_str().unwrap());
+    w.rollback(r["id"].as_str().unwrap());
     assert!(!logging(&c, "org-audit").await);
 }
 
@@ -417,7 +385,7 @@ async fn trail_log_file_validation_is_turned_on_and_rolled_back() {
     assert_fixed(r, "auto", "cloudtrail:UpdateTrail");
     assert_eq!(r["calls"][0]["params"]["EnableLogFileValidation"], true);
 
-    rollback(&w, r["id"].as_str().unwrap());
+    w.rollback(r["id"].as_str().unwrap());
     assert!(!validation(&c, "unvalidated").await);
 }
 
@@ -497,7 +465,7 @@ async fn a_stopped_config_recorder_is_started_on_security_hub_config_1_and_rolle
     assert_fixed(r, "auto", "config:StartConfigurationRecorder");
     assert_eq!(r["before"][0]["recorders"][0]["name"], "default", "{r:#}");
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "config:StopConfigurationRecorder");
     assert!(!recording(&c).await);
 }
@@ -567,7 +535,7 @@ async fn guardduty_is_created_where_there_is_no_detector_and_rollback_deletes_it
         "{r:#}"
     );
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "guardduty:DeleteDetector");
     assert!(detectors(&c).await.is_empty());
 }
@@ -600,7 +568,7 @@ async fn a_suspended_guardduty_detector_is_enabled_and_rollback_suspends_it() {
     let r = one(&records, "fixed", "guardduty-enable-detector");
     assert_fixed(r, "auto", "guardduty:UpdateDetector");
 
-    rollback(&w, r["id"].as_str().unwrap());
+    w.rollback(r["id"].as_str().unwrap());
     assert_eq!(detectors(&c).await, vec![(id, "DISABLED".to_owned())]);
 }
 
@@ -631,7 +599,7 @@ fn password_event(id: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_password_policy_needs_approval_unless_opted_in_and_takes_operator_parameters() {
     let w = World::new("[parameters]\npassword_min_length = 16\n").await;
-    let p = plan(&w, &password_event("e-pw-plan"));
+    let p = w.plan(&password_event("e-pw-plan"));
     assert_eq!(p["playbook"], "iam-password-policy", "{p:#}");
     assert_eq!(p["decision"], "approval", "{p:#}");
     let params = &p["steps"][0]["params"];
@@ -674,7 +642,7 @@ async fn a_weak_password_policy_is_raised_keeping_stricter_settings_and_rolled_b
     let r = one(&records, "fixed", "iam-password-policy");
     assert_fixed(r, "auto", "iam:UpdateAccountPasswordPolicy");
 
-    rollback(&w, r["id"].as_str().unwrap());
+    w.rollback(r["id"].as_str().unwrap());
     let back = password_policy(&c).await.unwrap();
     assert_eq!(back.minimum_password_length(), Some(8));
     assert!(!back.require_symbols());
@@ -693,7 +661,7 @@ async fn a_missing_password_policy_is_created_and_rollback_deletes_it() {
     assert_eq!(now.minimum_password_length(), Some(14));
     let records = w.records();
     let r = one(&records, "fixed", "iam-password-policy");
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "iam:DeleteAccountPasswordPolicy");
     assert!(password_policy(&c).await.is_none());
 }
@@ -722,7 +690,7 @@ async fn a_user_with_compromised_console_sign_ins_is_quarantined_and_released_on
         5.0,
         json!({}),
     );
-    let p = plan(&w, &body);
+    let p = w.plan(&body);
     assert_eq!(p["playbook"], "iam-quarantine-user", "{p:#}");
     w.send(&body).await;
     w.worker(&[]);
@@ -735,7 +703,7 @@ async fn a_user_with_compromised_console_sign_ins_is_quarantined_and_released_on
         "Deny"
     );
 
-    let rb = rollback(&w, r["id"].as_str().unwrap());
+    let rb = w.rollback(r["id"].as_str().unwrap());
     assert_eq!(rb["calls"][0]["action"], "iam:DeleteUserPolicy");
     assert!(user_policy(&c, "carol").await.is_none());
 }
@@ -813,7 +781,7 @@ async fn admin_policies_are_detached_from_a_user_and_reattached_on_rollback() {
     assert_fixed(r, "auto", "iam:DetachUserPolicy");
     assert_eq!(r["calls"].as_array().unwrap().len(), 1, "{r:#}");
 
-    rollback(&w, r["id"].as_str().unwrap());
+    w.rollback(r["id"].as_str().unwrap());
     assert_eq!(
         attached(&c, "dave").await,
         vec!["CopyOfAdministratorAccess".to_owned(), "S3Read".to_owned()]
@@ -842,17 +810,14 @@ async fn an_unused_console_password_always_needs_approval_and_cannot_be_rolled_b
         .send()
         .await
         .unwrap();
-    let p = plan(
-        &w,
-        &config_noncompliant(
-            "e-login",
-            "mfa-enabled-for-iam-console-access",
-            "AWS::IAM::User",
-            &id,
-            ACCOUNT,
-            REGION,
-        ),
-    );
+    let p = w.plan(&config_noncompliant(
+        "e-login",
+        "mfa-enabled-for-iam-console-access",
+        "AWS::IAM::User",
+        &id,
+        ACCOUNT,
+        REGION,
+    ));
     assert_eq!(p["playbook"], "iam-remove-unused-console-password", "{p:#}");
     assert_eq!(
         p["decision"], "approval",

@@ -656,3 +656,83 @@ async fn versioning_is_planned_automatically_for_its_config_rule() {
     assert_eq!(p["steps"][0]["action"], "s3.put_bucket_versioning");
     assert_eq!(p["steps"][0]["params"]["bucket"], "acme-vers");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_read_bucket_gets_block_public_access_and_loses_its_public_grants() {
+    let w = World::new("[gate]\nauto = [\"s3-block-public-access\"]").await;
+    let c = s3(&w);
+    c.create_bucket()
+        .bucket("acme-public-read")
+        .send()
+        .await
+        .unwrap();
+    c.put_bucket_acl()
+        .bucket("acme-public-read")
+        .acl(BucketCannedAcl::PublicRead)
+        .send()
+        .await
+        .unwrap();
+    let public = |acl: &aws_sdk_s3::operation::get_bucket_acl::GetBucketAclOutput| {
+        acl.grants().iter().any(|g| {
+            g.grantee()
+                .and_then(|e| e.uri())
+                .is_some_and(|u| u.ends_with("AllUsers"))
+        })
+    };
+    let acl = c
+        .get_bucket_acl()
+        .bucket("acme-public-read")
+        .send()
+        .await
+        .unwrap();
+    assert!(public(&acl));
+    w.send(&bucket_event(
+        "e-pub-read",
+        "s3-bucket-public-read-prohibited",
+        "acme-public-read",
+    ))
+    .await;
+    let r = fixed_record(&w);
+    let actions: Vec<&str> = r["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["s3:PutPublicAccessBlock", "s3:PutBucketAcl"],
+        "{r:#}"
+    );
+    let acl = c
+        .get_bucket_acl()
+        .bucket("acme-public-read")
+        .send()
+        .await
+        .unwrap();
+    assert!(!public(&acl), "the public grant is gone");
+    assert!(
+        c.get_public_access_block()
+            .bucket("acme-public-read")
+            .send()
+            .await
+            .is_ok()
+    );
+
+    w.rollback(r["id"].as_str().unwrap());
+    let acl = c
+        .get_bucket_acl()
+        .bucket("acme-public-read")
+        .send()
+        .await
+        .unwrap();
+    assert!(public(&acl), "rollback restores the exact ACL");
+    assert!(
+        c.get_public_access_block()
+            .bucket("acme-public-read")
+            .send()
+            .await
+            .is_err(),
+        "and removes the block public access it added"
+    );
+}

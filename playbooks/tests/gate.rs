@@ -106,7 +106,7 @@ fn exposure_step_needs_approval() {
     assert_eq!(d, Decision::Approval);
     assert_eq!(
         why,
-        "needs approval: the playbook's risk is high and step 1 (s3.put_public_access_block) is of category exposure"
+        "needs approval: the playbook's risk is high and step 1 (s3.put_public_access_block) is of category exposure and step 2 (s3.remove_public_acl_grants) is of category exposure"
     );
 }
 

@@ -253,7 +253,11 @@ fn operator_opt_in_and_dry_run_come_from_the_config() {
     let (p, _) = plan_json(&event, &["--config", cfg.to_str().unwrap()]);
     assert_eq!(p[0]["decision"], "dry-run");
     assert_eq!(p[0]["would_be"], "approval");
-    assert_eq!(p[0]["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        p[0]["steps"].as_array().unwrap().len(),
+        2,
+        "block public access, then the public ACL grants"
+    );
 }
 
 #[test]

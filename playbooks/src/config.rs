@@ -26,6 +26,8 @@ pub struct Config {
     pub slack: Option<SlackConfig>,
     pub approvals: ApprovalsConfig,
     pub gate: GateConfig,
+    /// `[breaker]`: the blast-radius limits on `auto` fixes.
+    pub breaker: BreakerConfig,
     /// `[parameters]`: values operators set once for playbook steps that say
     /// `{ config = "name" }` (a logging bucket, a flow-log destination, allowed ports…).
     pub parameters: crate::playbook::Parameters,
@@ -45,6 +47,7 @@ impl Default for Config {
             slack: None,
             approvals: ApprovalsConfig::default(),
             gate: GateConfig::default(),
+            breaker: BreakerConfig::default(),
             parameters: crate::playbook::Parameters::new(),
             source: None,
         }
@@ -79,6 +82,22 @@ pub struct QueueConfig {
     /// the message then goes to `dlq_url` (or is deleted, its evidence kept).
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
+    /// How long a finding's claim keeps other deliveries of it away. A delivery gives up
+    /// its work before its lease ends, so a delivery that takes over an expired claim never
+    /// works beside the one that held it. Default: twice the visibility timeout, at least
+    /// 120 s.
+    #[serde(default)]
+    pub claim_lease_secs: Option<u32>,
+}
+
+impl QueueConfig {
+    /// The claim lease in force.
+    pub fn claim_lease(&self) -> Duration {
+        Duration::from_secs(u64::from(
+            self.claim_lease_secs
+                .unwrap_or_else(|| self.visibility_timeout_secs.saturating_mul(2).max(120)),
+        ))
+    }
 }
 
 fn default_attempts() -> u32 {
@@ -112,6 +131,7 @@ impl QueueConfig {
             dlq_url: None,
             shutdown_deadline_secs: default_drain(),
             max_attempts: default_attempts(),
+            claim_lease_secs: None,
         }
     }
 }
@@ -198,6 +218,47 @@ pub struct GateConfig {
     pub auto: Vec<String>,
 }
 
+/// `[breaker]`: how many `auto` fixes the fleet makes before it stops and asks a human
+/// (DESIGN §5 invariant 7). Windows are fixed (aligned to the epoch), counted in the store
+/// so every worker of the fleet shares them. Past a limit, fixes are held for approval and
+/// one alert per window is posted to Slack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerConfig {
+    /// `auto` fixes per account per window.
+    pub max_auto_per_account: u32,
+    /// `auto` fixes per playbook (all accounts) per window.
+    pub max_auto_per_playbook: u32,
+    /// Fixes of one playbook that fail verification in a window before its `auto` fixes
+    /// are held (a playbook that does not fix what it claims to must not keep trying).
+    pub max_verify_failures: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        BreakerConfig {
+            max_auto_per_account: 50,
+            max_auto_per_playbook: 200,
+            max_verify_failures: 3,
+            window: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBreaker {
+    #[serde(default)]
+    max_auto_per_account: Option<u32>,
+    #[serde(default)]
+    max_auto_per_playbook: Option<u32>,
+    #[serde(default)]
+    max_verify_failures: Option<u32>,
+    #[serde(default)]
+    window: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -219,6 +280,8 @@ struct RawConfig {
     approvals: Option<Spanned<RawApprovals>>,
     #[serde(default)]
     gate: Option<Spanned<GateConfig>>,
+    #[serde(default)]
+    breaker: Option<Spanned<RawBreaker>>,
     #[serde(default)]
     parameters: Option<toml::Table>,
 }
@@ -298,6 +361,13 @@ impl Config {
                         q_ref.visibility_timeout_secs
                     ),
                     "the worker extends visibility while it works; 60 is a good start",
+                );
+            }
+            if q_ref.claim_lease_secs.is_some_and(|l| l < 10) {
+                err(
+                    q.span(),
+                    "`[queue] claim_lease_secs` is below 10".to_owned(),
+                    "a remediation needs several AWS round trips; use 10 or more (default: twice the visibility timeout, at least 120)",
                 );
             }
             if !(url.starts_with("https://") || url.starts_with("http://")) {
@@ -384,6 +454,27 @@ impl Config {
         }
         if let Some(g) = raw.gate {
             cfg.gate = g.into_inner();
+        }
+        if let Some(b) = raw.breaker {
+            let span = b.span();
+            let b = b.into_inner();
+            let d = BreakerConfig::default();
+            cfg.breaker = BreakerConfig {
+                max_auto_per_account: b.max_auto_per_account.unwrap_or(d.max_auto_per_account),
+                max_auto_per_playbook: b.max_auto_per_playbook.unwrap_or(d.max_auto_per_playbook),
+                max_verify_failures: b.max_verify_failures.unwrap_or(d.max_verify_failures),
+                window: d.window,
+            };
+            if let Some(w) = b.window {
+                match parse_duration(&w) {
+                    Some(w) => cfg.breaker.window = w,
+                    None => err(
+                        span,
+                        format!("`[breaker] window` {w:?} is not a duration"),
+                        "e.g. window = \"1h\", \"30m\" or \"1d\"",
+                    ),
+                }
+            }
         }
         if let Some(p) = raw.parameters {
             cfg.parameters = p.into_iter().collect();
@@ -524,6 +615,39 @@ auto = ["s3-block-public-access"]
             diags[0]
                 .to_string()
                 .starts_with("r.toml:2:1: unknown field `queue_url`"),
+            "{}",
+            diags[0]
+        );
+    }
+
+    #[test]
+    fn breaker_limits_have_defaults_and_can_be_set() {
+        let cfg = Config::parse(Path::new("r.toml"), "").unwrap();
+        assert_eq!(cfg.breaker, BreakerConfig::default());
+        let cfg = Config::parse(
+            Path::new("r.toml"),
+            "[breaker]\nmax_auto_per_account = 3\nwindow = \"10m\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.breaker.max_auto_per_account, 3);
+        assert_eq!(cfg.breaker.window, Duration::from_secs(600));
+        assert_eq!(
+            cfg.breaker.max_auto_per_playbook,
+            BreakerConfig::default().max_auto_per_playbook
+        );
+        let diags = Config::parse(
+            Path::new("r.toml"),
+            "[breaker]\nwindow = \"often\"\nmax_fixes = 1\n",
+        )
+        .unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].to_string().contains("unknown field `max_fixes`"));
+        let diags =
+            Config::parse(Path::new("r.toml"), "[breaker]\nwindow = \"often\"\n").unwrap_err();
+        assert!(
+            diags[0]
+                .to_string()
+                .contains("`[breaker] window` \"often\" is not a duration"),
             "{}",
             diags[0]
         );

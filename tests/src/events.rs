@@ -101,3 +101,15 @@ pub fn guardduty_iam_user_key(
     })
     .to_string()
 }
+
+/// The Security Hub S3 default-encryption Config rule (decision `auto`) for `bucket`.
+pub fn bucket_unencrypted(event_id: &str, bucket: &str) -> String {
+    config_noncompliant(
+        event_id,
+        "securityhub-s3-bucket-server-side-encryption-enabled-1a2b3c4d",
+        "AWS::S3::Bucket",
+        bucket,
+        crate::moto::ACCOUNT,
+        crate::moto::REGION,
+    )
+}

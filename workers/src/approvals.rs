@@ -324,6 +324,7 @@ impl Engine {
             verified: false,
             error: None,
             rollback_of: None,
+            resumed: None,
             started_at: started,
             finished_at: started,
             worker: WORKER.to_owned(),

@@ -86,6 +86,19 @@ pub struct StepRecord {
     pub description: String,
 }
 
+/// An earlier delivery that stored its intent and then stopped (a crash, a kill, a lost
+/// connection) before recording its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The intent record's key in the store.
+    pub intent: String,
+    pub intent_at: DateTime<Utc>,
+    /// The worker that wrote it.
+    pub worker: String,
+    /// What the re-read state showed, and what this delivery did about it.
+    pub found: String,
+}
+
 /// One remediation attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -118,6 +131,9 @@ pub struct Evidence {
     /// For a rollback: the record whose before-state it restored.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub rollback_of: Option<String>,
+    /// An interrupted earlier delivery of this finding, completed or reported by this one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resumed: Option<Resumed>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub worker: String,
@@ -221,6 +237,7 @@ mod tests {
             verified: true,
             error: None,
             rollback_of: None,
+            resumed: None,
             started_at: DateTime::parse_from_rfc3339("2026-03-14T08:12:40Z")
                 .unwrap()
                 .with_timezone(&Utc),

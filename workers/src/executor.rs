@@ -6,6 +6,11 @@
 //!   dry-run never mutates;
 //! - a create-once claim per (event, finding, playbook): a redelivered message does not act
 //!   twice; a `done` marker written after the evidence lets a redelivery finish at once;
+//! - an intent record (what is about to change, with the before-state) is stored before the
+//!   first mutating call: a delivery that finds one after a crash re-captures state and
+//!   completes and verifies the fix, applying only the steps that have not taken effect,
+//!   or records what it found;
+//! - `auto` fixes pass the blast-radius breaker (`breaker.rs`) or are held for approval;
 //! - the caller deletes the message only when every finding of it is recorded.
 
 use std::sync::Arc;
@@ -32,6 +37,9 @@ use crate::store::{Store, StoreError};
 
 /// How long a delivery whose finding another delivery is working on waits for it.
 const BUSY_WAIT: Duration = Duration::from_secs(15);
+
+/// Claim generations a delivery looks through before it leaves the message for later.
+const MAX_CLAIM_TRIES: u32 = 64;
 
 /// The version that evidence records name.
 pub const WORKER: &str = concat!("redress ", env!("CARGO_PKG_VERSION"));
@@ -96,14 +104,29 @@ struct Claim {
     worker: String,
 }
 
+/// Stored before the first mutating call of an `auto` fix (`intents/<claim>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Intent {
+    at: DateTime<Utc>,
+    worker: String,
+    event_id: String,
+    playbook: String,
+    resource: String,
+    /// `service:Operation` of every call the fix is about to make.
+    calls: Vec<String>,
+    /// The state before any call, per step.
+    before: Vec<State>,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Done {
     evidence: String,
     key: String,
 }
 
-/// sha256 over what identifies one handling of one finding.
-fn claim_id(f: &Finding, playbook: Option<&str>) -> String {
+/// sha256 over what identifies one handling of one finding: the key of its claim, intent
+/// and done marker.
+pub fn claim_id(f: &Finding, playbook: Option<&str>) -> String {
     let who = f
         .finding_id
         .as_deref()
@@ -132,6 +155,10 @@ struct Run {
     outcome: Option<Outcome>,
     error: Option<String>,
     retry: bool,
+    /// The breaker held this `auto` fix for approval.
+    tripped: Option<crate::breaker::Tripped>,
+    /// An interrupted earlier delivery's intent that this one completed or found.
+    resumed: Option<crate::evidence::Resumed>,
 }
 
 impl Engine {
@@ -218,12 +245,44 @@ impl Engine {
         })
     }
 
-    fn claim_key(id: &str) -> String {
-        format!("claims/{id}.json")
+    /// Generation 0 is the first claim; each takeover of an expired one adds one.
+    fn claim_key(id: &str, generation: u32) -> String {
+        if generation == 0 {
+            format!("claims/{id}.json")
+        } else {
+            format!("claims/{id}.{generation}.json")
+        }
     }
 
     fn done_key(id: &str) -> String {
         format!("claims/{id}.done.json")
+    }
+
+    fn intent_key(id: &str) -> String {
+        format!("intents/{id}.json")
+    }
+
+    async fn intent(&self, id: &str) -> Result<Option<Intent>, ExecError> {
+        match self.store.get(&Self::intent_key(id)).await? {
+            Some(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(i) => Ok(Some(i)),
+                Err(e) => {
+                    // Written by this program, so unreadable means damaged: acting as if an
+                    // earlier delivery might have applied is the careful reading.
+                    warn!(message = "Unreadable intent record; treated as an interrupted delivery.", claim = %id, error = %e);
+                    Ok(Some(Intent {
+                        at: (self.clock)(),
+                        worker: "unknown".to_owned(),
+                        event_id: String::new(),
+                        playbook: String::new(),
+                        resource: String::new(),
+                        calls: Vec::new(),
+                        before: Vec::new(),
+                    }))
+                }
+            },
+            None => Ok(None),
+        }
     }
 
     /// For findings that are not acted on: record once per claim id.
@@ -315,11 +374,24 @@ impl Engine {
             at: now,
             worker: WORKER.to_owned(),
         })?;
-        if !self.store.create(&Self::claim_key(&id), &claim).await? {
-            let held = self.store.get(&Self::claim_key(&id)).await?;
-            let at = held
-                .and_then(|b| serde_json::from_slice::<Claim>(&b).ok())
-                .map(|c| c.at);
+        // A claim past its lease is taken over by creating the next generation's claim, so
+        // that of several deliveries finding it stale exactly one goes on.
+        let mut generation = 0u32;
+        let mut tries = 0;
+        loop {
+            let key = Self::claim_key(&id, generation);
+            if self.store.create(&key, &claim).await? {
+                break;
+            }
+            tries += 1;
+            let Some(held) = self.store.get(&key).await? else {
+                // Released (a transient failure) between our create and read: try again.
+                if tries < MAX_CLAIM_TRIES {
+                    continue;
+                }
+                return Ok(FindingResult::Busy);
+            };
+            let at = serde_json::from_slice::<Claim>(&held).ok().map(|c| c.at);
             let fresh = at.is_some_and(|at| {
                 now.signed_duration_since(at).to_std().unwrap_or_default() < self.claim_lease
             });
@@ -339,12 +411,49 @@ impl Engine {
                 info!(message = "Finding is claimed by another delivery; leaving the message.", claim = %id);
                 return Ok(FindingResult::Busy);
             }
-            warn!(message = "Taking over a stale claim; state is re-captured before acting.", claim = %id);
+            if tries >= MAX_CLAIM_TRIES {
+                return Ok(FindingResult::Busy);
+            }
+            warn!(message = "Claim is past its lease; taking it over (state is re-captured before acting).", claim = %id, generation);
+            generation += 1;
         }
 
-        let mut run = self.run(f, p, now).await;
+        // Bounded by the lease: once it ends another delivery may take over, and two must
+        // never work on one finding at once.
+        let budget = self.claim_lease.mul_f64(0.75);
+        let mut run = match tokio::time::timeout(budget, self.run(f, p, &id, now)).await {
+            Ok(run) => run?,
+            Err(_) => failed(
+                &format!(
+                    "the remediation did not finish within {} s (three quarters of its claim lease); a later delivery re-captures the state and completes it",
+                    budget.as_secs()
+                ),
+                true,
+            ),
+        };
         let retry = run.retry;
         let planned = std::mem::take(&mut run.planned);
+        let held_by_breaker;
+        let p = match run.tripped.take() {
+            Some(trip) => {
+                // Held, not dropped: the fix waits for an approver like any exposure fix.
+                let mut held = p.clone();
+                held.decision = Decision::Approval;
+                held.reason = format!("{}; {}", p.reason, trip.reason);
+                held_by_breaker = held;
+                self.alert_trip(f, &trip, now).await?;
+                &held_by_breaker
+            }
+            None => p,
+        };
+        if let Some(r) = &run.resumed {
+            warn!(message = "Resumed an interrupted delivery.", claim = %id, intent_at = %r.intent_at, outcome = ?run.outcome);
+        }
+        if run.outcome == Some(Outcome::VerifyFailed)
+            && let Some(playbook) = p.playbook.as_deref()
+        {
+            self.note_verify_failure(f, playbook, &id, now).await?;
+        }
         let mut record = self.evidence(p, raw, now, run);
         if retry {
             // Transient: keep the attempt's evidence, release the claim so the redelivery
@@ -352,7 +461,7 @@ impl Engine {
             let record = record.seal();
             let bytes = serde_json::to_vec_pretty(&record)?;
             self.store.create(&record.key(), &bytes).await?;
-            self.store.delete(&Self::claim_key(&id)).await?;
+            self.store.delete(&Self::claim_key(&id, generation)).await?;
             warn!(message = "Transient failure recorded; the message will be retried.", evidence = %record.id, error = record.error.as_deref().unwrap_or(""));
             return Ok(FindingResult::Retry(Box::new(record)));
         }
@@ -402,7 +511,13 @@ impl Engine {
             decision: p.decision,
             mode: self.mode_of(p).as_str().to_owned(),
             outcome: run.outcome.unwrap_or(Outcome::Failed),
-            reason: p.reason.clone(),
+            reason: match &run.resumed {
+                Some(r) => format!(
+                    "{}; resumed an interrupted delivery (intent {}): {}",
+                    p.reason, r.intent_at, r.found
+                ),
+                None => p.reason.clone(),
+            },
             operator_opt_in: p.operator_opt_in,
             approval: None,
             steps: p.steps.iter().map(step_record).collect(),
@@ -412,6 +527,7 @@ impl Engine {
             verified: run.verified,
             error: run.error,
             rollback_of: None,
+            resumed: run.resumed,
             started_at,
             finished_at: (self.clock)(),
             worker: WORKER.to_owned(),
@@ -429,10 +545,16 @@ impl Engine {
     }
 
     /// Captures, and for `auto` applies and verifies; for `dry-run` records what would be
-    /// called; for `approval` captures only.
-    async fn run(&self, f: &Finding, p: &Plan, now: DateTime<Utc>) -> Run {
+    /// called; for `approval` captures only. `claim` keys the intent record.
+    async fn run(
+        &self,
+        f: &Finding,
+        p: &Plan,
+        claim: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Run, ExecError> {
         let Some(playbook) = p.playbook.as_deref() else {
-            return failed("no playbook", false);
+            return Ok(failed("no playbook", false));
         };
         let clients = match self
             .factory
@@ -445,8 +567,8 @@ impl Engine {
             .await
         {
             Ok(c) => c,
-            Err(ReachError::Aws(e)) => return failed(&e.to_string(), e.class.is_retryable()),
-            Err(e) => return failed(&e.to_string(), false),
+            Err(ReachError::Aws(e)) => return Ok(failed(&e.to_string(), e.class.is_retryable())),
+            Err(e) => return Ok(failed(&e.to_string(), false)),
         };
         let remediation_id = new_id();
         let ctx = Ctx {
@@ -462,10 +584,10 @@ impl Engine {
             match actions::implementation(&s.action) {
                 Some(a) => steps.push((a, s)),
                 None => {
-                    return failed(
+                    return Ok(failed(
                         &format!("no implementation of action `{}`", s.action),
                         false,
-                    );
+                    ));
                 }
             }
         }
@@ -473,7 +595,7 @@ impl Engine {
         for (a, s) in &steps {
             match a.capture(&ctx, &s.params).await {
                 Ok(state) => run.before.push(state),
-                Err(e) => return run.fail(&e),
+                Err(e) => return Ok(run.fail(&e)),
             }
         }
         let compliant: Vec<bool> = steps
@@ -481,20 +603,46 @@ impl Engine {
             .zip(&run.before)
             .map(|((a, s), b)| a.compliant(&s.params, b, &ctx))
             .collect();
+        // An earlier delivery of this finding that announced its calls and never recorded
+        // an outcome (killed, or its connection lost mid-apply).
+        let prior = self.intent(claim).await?;
+        let resumed = |found: String| {
+            prior.as_ref().map(|i| crate::evidence::Resumed {
+                intent: Self::intent_key(claim),
+                intent_at: i.at,
+                worker: i.worker.clone(),
+                found,
+            })
+        };
         if compliant.iter().all(|c| *c) {
-            run.outcome = Some(Outcome::AlreadyCompliant);
+            if let Some(intent) = &prior {
+                // The earlier delivery's calls took effect: this delivery verifies them and
+                // records the fix, with the state from before those calls.
+                run.resumed = resumed(
+                    "the resource already had the fix: the earlier delivery's calls took effect; verified, nothing applied again".to_owned(),
+                );
+                run.after = Some(std::mem::take(&mut run.before));
+                if !intent.before.is_empty() {
+                    run.before = intent.before.clone();
+                }
+                run.outcome = Some(Outcome::Fixed);
+            } else {
+                run.outcome = Some(Outcome::AlreadyCompliant);
+            }
             run.verified = true;
-            return run;
+            return Ok(run);
+        }
+        if prior.is_some() && p.decision != Decision::Auto {
+            run.resumed = resumed(format!(
+                "the earlier delivery's calls did not take effect; this delivery's decision is {}",
+                p.decision.as_str()
+            ));
         }
         match p.decision {
             Decision::Approval => {
-                for (((a, s), b), ok) in steps.iter().zip(&run.before).zip(&compliant) {
-                    if !*ok {
-                        run.planned.extend(a.planned_calls(&s.params, b, &ctx));
-                    }
-                }
+                run.planned = planned_calls(&steps, &run.before, &compliant, &ctx);
                 run.outcome = Some(Outcome::Held);
-                return run;
+                return Ok(run);
             }
             Decision::DryRun => {
                 for (((a, s), b), ok) in steps.iter().zip(&run.before).zip(&compliant) {
@@ -503,14 +651,56 @@ impl Engine {
                     }
                     match a.dry_run(&ctx, &s.params, b).await {
                         Ok(mut calls) => run.calls.append(&mut calls),
-                        Err(e) => return run.fail(&e),
+                        Err(e) => return Ok(run.fail(&e)),
                     }
                 }
                 run.outcome = Some(Outcome::WouldFix);
-                return run;
+                return Ok(run);
             }
             Decision::Auto => {}
-            _ => return failed("decision does not act", false),
+            _ => return Ok(failed("decision does not act", false)),
+        }
+        let planned = planned_calls(&steps, &run.before, &compliant, &ctx);
+        match &prior {
+            Some(intent) => {
+                // Admitted by the breaker when the intent was written; finish what it began.
+                let done = compliant.iter().filter(|c| **c).count();
+                run.resumed = resumed(format!(
+                    "{done} of {} steps had taken effect; applying the rest",
+                    steps.len()
+                ));
+                info!(message = "Completing an interrupted delivery.", claim, intent_at = %intent.at);
+            }
+            None => {
+                if let Err(trip) = self.admit(f, playbook, claim, now).await? {
+                    warn!(message = "Blast-radius breaker holds an auto fix for approval.", playbook, scope = %trip.scope);
+                    run.planned = planned;
+                    run.outcome = Some(Outcome::Held);
+                    run.tripped = Some(trip);
+                    return Ok(run);
+                }
+                let intent = Intent {
+                    at: now,
+                    worker: WORKER.to_owned(),
+                    event_id: f.event_id.clone(),
+                    playbook: playbook.to_owned(),
+                    resource: f
+                        .resource
+                        .arn
+                        .clone()
+                        .unwrap_or_else(|| f.resource.id.clone()),
+                    calls: planned.iter().map(|c| c.action.clone()).collect(),
+                    before: run.before.clone(),
+                };
+                // Create-once: if it exists, another delivery got here between our intent
+                // read and now; its claim was stale, so treat ours as the completion.
+                self.store
+                    .create(
+                        &Self::intent_key(claim),
+                        &serde_json::to_vec_pretty(&intent)?,
+                    )
+                    .await?;
+            }
         }
         // Invariant 1: only `auto` reaches a mutating call here.
         for (((a, s), b), ok) in steps.iter().zip(&run.before).zip(&compliant) {
@@ -521,7 +711,7 @@ impl Engine {
                 Ok(mut calls) => run.calls.append(&mut calls),
                 Err(e) => {
                     error!(message = "Remediation step failed.", action = %s.action, error = %e);
-                    return run.fail(&e);
+                    return Ok(run.fail(&e));
                 }
             }
         }
@@ -535,9 +725,15 @@ impl Engine {
                 }
                 Err(e) => {
                     run.after = Some(after);
-                    return run.fail(&e);
+                    return Ok(run.fail(&e));
                 }
             }
+        }
+        if let Some(intent) = &prior
+            && !intent.before.is_empty()
+        {
+            // Rollback restores the state from before the first delivery's calls.
+            run.before = intent.before.clone();
         }
         run.after = Some(after);
         run.verified = verified;
@@ -551,7 +747,7 @@ impl Engine {
                 "the state re-read after the calls is not what the playbook expects".to_owned(),
             );
         }
-        run
+        Ok(run)
     }
 
     /// Best effort: ask Config to re-evaluate the rule; never the verification itself.
@@ -568,6 +764,22 @@ impl Engine {
             warn!(message = "Config re-evaluation request failed (best effort).", rule = %f.kind, error = %e);
         }
     }
+}
+
+/// The calls applying the steps that are not compliant would make.
+fn planned_calls(
+    steps: &[(&'static dyn Action, &PlanStep)],
+    before: &[State],
+    compliant: &[bool],
+    ctx: &Ctx<'_>,
+) -> Vec<Call> {
+    let mut out = Vec::new();
+    for (((a, s), b), ok) in steps.iter().zip(before).zip(compliant) {
+        if !*ok {
+            out.extend(a.planned_calls(&s.params, b, ctx));
+        }
+    }
+    out
 }
 
 fn failed(why: &str, retry: bool) -> Run {

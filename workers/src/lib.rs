@@ -10,6 +10,7 @@
 pub mod actions;
 pub mod approvals;
 pub mod aws;
+pub mod breaker;
 pub mod cli;
 pub mod commands;
 pub mod control;

@@ -133,6 +133,7 @@ impl Engine {
             verified: false,
             error: None,
             rollback_of: Some(id.to_owned()),
+            resumed: None,
             started_at: started,
             finished_at: started,
             worker: WORKER.to_owned(),

@@ -107,8 +107,7 @@ pub async fn build_engine(
     let lease = config
         .queue
         .as_ref()
-        .map_or(300, |q| u64::from(q.visibility_timeout_secs) * 2)
-        .max(120);
+        .map_or(std::time::Duration::from_secs(300), |q| q.claim_lease());
     Ok((
         crate::executor::Engine {
             catalog,
@@ -117,7 +116,7 @@ pub async fn build_engine(
             store,
             factory,
             force_dry_run,
-            claim_lease: std::time::Duration::from_secs(lease),
+            claim_lease: lease,
             clock: Utc::now,
             slack: crate::approvals::slack_client(&config_for_slack)
                 .context("cannot set up the Slack client for `[slack]`")?,

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes a target with libFuzzer for a bounded time (default 60 s): `intake` (the default:
-# intake::decode) or `playbook` (loading a playbook file).
+# intake::decode), `playbook` (loading a playbook file) or `slack` (the interaction
+# endpoint's signature check, body and payload decoder, button token and queue job).
+# Seeds: fuzz/corpus/<target>, taken from ../shared/fixtures.
 # Exits non-zero when libFuzzer finds a crash (a panic or a broken promise in
 # fuzz/fuzz_targets/<target>.rs); the input is then in fuzz/artifacts/<target>/, and
 # `cargo fuzz run <target> <that file>` (with the environment below) replays it.
@@ -12,8 +14,8 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 target="${2:-intake}"
 case "$target" in
-    intake|playbook) ;;
-    *) echo "usage: scripts/fuzz.sh [SECONDS] [intake|playbook]" >&2; exit 2 ;;
+    intake|playbook|slack) ;;
+    *) echo "usage: scripts/fuzz.sh [SECONDS] [intake|playbook|slack]" >&2; exit 2 ;;
 esac
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [[ "$seconds" -eq 0 ]]; then
     echo "usage: scripts/fuzz.sh [SECONDS]   (a whole number of seconds, default 60)" >&2

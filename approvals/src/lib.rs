@@ -18,8 +18,10 @@
 pub mod blocks;
 pub mod interaction;
 pub mod routing;
+#[cfg(feature = "net")]
 pub mod server;
 pub mod signature;
+#[cfg(feature = "net")]
 pub mod slack;
 
 use chrono::{DateTime, Utc};

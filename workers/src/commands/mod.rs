@@ -66,11 +66,24 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// The SDK config from the standard chain (environment, profile, container role), which
-/// honours `AWS_ENDPOINT_URL` and the SDK's standard retries.
+/// honours `AWS_ENDPOINT_URL`. Retries are the SDK's adaptive mode (it slows down when AWS
+/// throttles) unless `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` say otherwise, and every call is
+/// bounded in time, so a remediation ends well inside its claim lease.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .operation_attempt_timeout(std::time::Duration::from_secs(15))
+            .operation_timeout(std::time::Duration::from_secs(45))
+            .build(),
+    );
+    if std::env::var_os("AWS_RETRY_MODE").is_none()
+        && std::env::var_os("AWS_MAX_ATTEMPTS").is_none()
+    {
+        loader =
+            loader.retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(5));
+    }
+    loader.load().await
 }
 
 /// The store named by the config.

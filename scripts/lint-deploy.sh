@@ -75,6 +75,47 @@ PY
   ); then :; else status=1; fi
 fi
 
+# ── the hub stack's rendered fleet config passes `redress check` ────────────────────
+config_note="rendered config not checked (set REDRESS_BIN)"
+if [[ -n "${REDRESS_BIN:-}" ]]; then
+  # The ConfigParameter's !Sub text with each parameter at its default (or a sample where
+  # it has none) and the playbooks path pointed at this checkout's catalog.
+  if python3 - deploy/cloudformation/hub.yaml "$PWD/playbooks/catalog" >"$tmp/fleet.toml" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+m = re.search(r"Value: !Sub\n        - \|\n((?:          .*\n|\n)+?)        - ExceptionsLine", text)
+if not m:
+    sys.exit("hub.yaml: the ConfigParameter's rendered text was not found")
+body = "\n".join(line[10:] for line in m.group(1).splitlines())
+defaults = dict(re.findall(r"\n  (\w+):\n    Type: \S+\n    Default: \"?([^\"\n]*)\"?\n", text))
+sample = {
+    "Mode": "enforce", "Queue": "https://sqs.us-east-1.amazonaws.com/111122223333/redress-events",
+    "DeadLetterQueue": "https://sqs.us-east-1.amazonaws.com/111122223333/redress-dlq",
+    "EvidenceBucket": "redress-evidence-111122223333", "SlackDefaultChannel": "C0SECURITY",
+    "ApproverList": '"U0ABCDEF1"', "AutoList": "", "ExceptionsLine": "", "ExternalIdLine": "",
+    "OwnerTagLine": "", "ConfigExtra": "", "AWS::StackName": "redress", "AWS::Partition": "aws",
+}
+def value(m):
+    k = m.group(1)
+    if k in sample:
+        return sample[k]
+    if k in defaults:
+        return defaults[k]
+    sys.exit(f"hub.yaml: no value for ${{{k}}} in the rendered config")
+out = re.sub(r"\$\{([\w:]+)\}", value, body)
+print(out.replace('playbooks = "/etc/redress/playbooks"', f'playbooks = "{sys.argv[2]}"'))
+PY
+  then
+    if "$REDRESS_BIN" check --config "$tmp/fleet.toml" >"$tmp/fleet.out" 2>&1; then
+      config_note="rendered config passes redress check"
+    else
+      cat "$tmp/fleet.out" >&2; status=1; config_note="rendered config FAILS redress check"
+    fi
+  else
+    status=1; config_note="rendered config could not be built"
+  fi
+fi
+
 # ── cfn-lint ─────────────────────────────────────────────────────────────────────────
 python3 -c 'import sys; from cfnlint.runner import main; sys.exit(main())' \
   --format parseable --non-zero-exit-code error -- "${templates[@]}" >"$tmp/cfn.txt" || status=1
@@ -118,5 +159,5 @@ grep -v '^SUMMARY' "$tmp/checkov.txt" || true
 
 result=ok
 if ((status)); then result=FAILED; fi
-echo "lint-deploy: ${result}: cfn-lint ${cfn_errors} errors, ${cfn_warnings} warnings (${#templates[@]} templates); checkov ${ck_passed} passed, ${ck_failed} failed, ${ck_skipped} skipped (justified), ${ck_parse} parse errors; ${policy_note}"
+echo "lint-deploy: ${result}: cfn-lint ${cfn_errors} errors, ${cfn_warnings} warnings (${#templates[@]} templates); checkov ${ck_passed} passed, ${ck_failed} failed, ${ck_skipped} skipped (justified), ${ck_parse} parse errors; ${policy_note}; ${config_note}"
 exit "$status"

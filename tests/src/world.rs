@@ -22,6 +22,12 @@ pub struct World {
 
 impl World {
     pub async fn new(extra_config: &str) -> World {
+        World::with_queue(extra_config, "visibility_timeout_secs = 30").await
+    }
+
+    /// A world whose `[queue]` section has `queue_config` (lines such as
+    /// `visibility_timeout_secs = 3`) besides the queue URLs and a 1 s long poll.
+    pub async fn with_queue(extra_config: &str, queue_config: &str) -> World {
         let moto = Moto::start().unwrap();
         let sdk = moto.sdk_config();
         let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -47,7 +53,7 @@ impl World {
         std::fs::write(
             &config,
             format!(
-                "playbooks = {catalog:?}\n{extra_config}\n[queue]\nurl = {queue:?}\ndlq_url = {dlq:?}\nwait_time_secs = 1\nvisibility_timeout_secs = 30\n[store]\nurl = \"file://{}\"\n",
+                "playbooks = {catalog:?}\n{extra_config}\n[queue]\nurl = {queue:?}\ndlq_url = {dlq:?}\nwait_time_secs = 1\n{queue_config}\n[store]\nurl = \"file://{}\"\n",
                 dir.path().join("store").display()
             ),
         )
@@ -75,6 +81,63 @@ impl World {
             .send()
             .await
             .unwrap();
+    }
+
+    /// Sends every body, ten to a `SendMessageBatch`, in order.
+    pub async fn send_all(&self, bodies: &[String]) {
+        let sqs = self.sqs();
+        for (n, chunk) in bodies.chunks(10).enumerate() {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(format!("m{n}-{i}"))
+                        .message_body(body)
+                        .build()
+                        .unwrap()
+                })
+                .collect::<Vec<_>>();
+            let out = sqs
+                .send_message_batch()
+                .queue_url(&self.queue)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .unwrap();
+            assert!(out.failed().is_empty(), "{:?}", out.failed());
+        }
+    }
+
+    /// Receives and deletes every message of `queue` (with its attributes) until it is empty.
+    pub async fn drain(&self, queue: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let sqs = self.sqs();
+        let mut out = Vec::new();
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .visibility_timeout(60)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if got.is_empty() {
+                return out;
+            }
+            for m in &got {
+                sqs.delete_message()
+                    .queue_url(queue)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            out.extend(got);
+        }
     }
 
     /// A `redress --config <this world's config>` command with the emulator's environment.

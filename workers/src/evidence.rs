@@ -181,11 +181,7 @@ impl Evidence {
 
     /// The store key of this record.
     pub fn key(&self) -> String {
-        format!(
-            "evidence/{}/{}.json",
-            self.started_at.format("%Y/%m/%d"),
-            self.id
-        )
+        record_key(&self.id, self.started_at)
     }
 
     /// Checks the digest of stored bytes: the digest is recomputed over the stored JSON as
@@ -212,6 +208,25 @@ impl Evidence {
 /// A new record id: time-ordered (UUID v7), so listings sort by time.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+/// The id of the record one claim of a finding ends in: a UUIDv7 at the claim's time whose
+/// other bits come from the claim's key and generation. A delivery that takes over an
+/// expired claim can so find a record its holder stored just before it died (and must not
+/// store a second one).
+pub fn claim_record_id(claim: &str, generation: u32, at: DateTime<Utc>) -> String {
+    let digest = Sha256::digest(format!("{claim}\n{generation}\n{}", at.to_rfc3339()));
+    let mut bits = [0u8; 10];
+    bits.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &bits)
+        .into_uuid()
+        .to_string()
+}
+
+/// Where the record with `id`, started at `at`, is stored.
+pub fn record_key(id: &str, at: DateTime<Utc>) -> String {
+    format!("evidence/{}/{id}.json", at.format("%Y/%m/%d"))
 }
 
 #[cfg(test)]

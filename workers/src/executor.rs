@@ -31,7 +31,8 @@ use tracing::{error, info, warn};
 use crate::actions::{self, Action, ActionError, Call, Ctx, State};
 use crate::aws::{ClientFactory, Clients, ErrorClass, ReachError};
 use crate::evidence::{
-    ApprovalRef, Evidence, EvidenceFinding, Outcome, PlaybookRef, SCHEMA, StepRecord, new_id,
+    ApprovalRef, Evidence, EvidenceFinding, Outcome, PlaybookRef, SCHEMA, StepRecord,
+    claim_record_id, new_id, record_key,
 };
 use crate::store::{Store, StoreError};
 
@@ -285,7 +286,7 @@ impl Engine {
         }
     }
 
-    /// For findings that are not acted on: record once per claim id.
+    /// For messages with no finding: record once per claim id.
     async fn record_once(
         &self,
         id: &str,
@@ -298,7 +299,12 @@ impl Engine {
                 evidence: done.evidence,
             });
         }
-        let record = self.evidence(
+        // Claimed like any finding, so that concurrent copies add no second record.
+        let generation = match self.take_claim(id, now).await? {
+            Ok(generation) => generation,
+            Err(other) => return Ok(other),
+        };
+        let mut record = self.evidence(
             p,
             raw,
             now,
@@ -308,6 +314,7 @@ impl Engine {
                 ..Run::default()
             },
         );
+        record.id = claim_record_id(id, generation, now);
         self.store_record(id, record).await
     }
 
@@ -338,6 +345,85 @@ impl Engine {
         Ok(FindingResult::Recorded(Box::new(record)))
     }
 
+    /// Takes the finding's create-once claim: the generation held, or what to answer
+    /// instead (done by a concurrent delivery, or busy).
+    async fn take_claim(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<u32, FindingResult>, ExecError> {
+        let claim = serde_json::to_vec(&Claim {
+            at: now,
+            worker: WORKER.to_owned(),
+        })?;
+        // A claim past its lease is taken over by creating the next generation's claim, so
+        // that of several deliveries finding it stale exactly one goes on.
+        let mut generation = 0u32;
+        let mut tries = 0;
+        loop {
+            let key = Self::claim_key(id, generation);
+            if self.store.create(&key, &claim).await? {
+                break;
+            }
+            tries += 1;
+            let Some(held) = self.store.get(&key).await? else {
+                // Released (a transient failure) between our create and read: try again.
+                if tries < MAX_CLAIM_TRIES {
+                    continue;
+                }
+                return Ok(Err(FindingResult::Busy));
+            };
+            let at = serde_json::from_slice::<Claim>(&held).ok().map(|c| c.at);
+            let fresh = at.is_some_and(|at| {
+                now.signed_duration_since(at).to_std().unwrap_or_default() < self.claim_lease
+            });
+            if fresh {
+                // Duplicate deliveries usually arrive together: wait a little for the
+                // holder to finish, so the copy can be deleted now rather than later.
+                let until = std::time::Instant::now() + BUSY_WAIT;
+                while std::time::Instant::now() < until {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if let Some(done) = self.done(id).await? {
+                        info!(message = "Finding handled by a concurrent delivery; this copy is done.", evidence = %done.evidence);
+                        return Ok(Err(FindingResult::Duplicate {
+                            evidence: done.evidence,
+                        }));
+                    }
+                }
+                info!(message = "Finding is claimed by another delivery; leaving the message.", claim = %id);
+                return Ok(Err(FindingResult::Busy));
+            }
+            if tries >= MAX_CLAIM_TRIES {
+                return Ok(Err(FindingResult::Busy));
+            }
+            if let Some(at) = at {
+                let record = claim_record_id(id, generation, at);
+                let key = record_key(&record, at);
+                if self.store.get(&key).await?.is_some() {
+                    // The holder stored its record and died before its `done` marker.
+                    let done = serde_json::to_vec(&Done {
+                        evidence: record.clone(),
+                        key,
+                    })?;
+                    self.store.create(&Self::done_key(id), &done).await?;
+                    info!(message = "Finding was recorded by a delivery that stopped before marking it done; marked now.", evidence = %record);
+                    return Ok(Err(FindingResult::Duplicate { evidence: record }));
+                }
+            }
+            warn!(message = "Claim is past its lease; taking it over (state is re-captured before acting).", claim = %id, generation);
+            generation += 1;
+        }
+        if generation > 0
+            && let Some(done) = self.done(id).await?
+        {
+            // The holder finished after all, just as its lease ran out.
+            return Ok(Err(FindingResult::Duplicate {
+                evidence: done.evidence,
+            }));
+        }
+        Ok(Ok(generation))
+    }
+
     async fn handle_finding(
         &self,
         f: &Finding,
@@ -352,6 +438,12 @@ impl Engine {
                 evidence: done.evidence,
             });
         }
+
+        let generation = match self.take_claim(&id, now).await? {
+            Ok(generation) => generation,
+            Err(other) => return Ok(other),
+        };
+
         if !matches!(
             p.decision,
             Decision::Auto | Decision::Approval | Decision::DryRun
@@ -366,56 +458,9 @@ impl Engine {
                 error: p.error.clone(),
                 ..Run::default()
             };
-            let record = self.evidence(p, raw, now, run);
+            let mut record = self.evidence(p, raw, now, run);
+            record.id = claim_record_id(&id, generation, now);
             return self.store_record(&id, record).await;
-        }
-
-        let claim = serde_json::to_vec(&Claim {
-            at: now,
-            worker: WORKER.to_owned(),
-        })?;
-        // A claim past its lease is taken over by creating the next generation's claim, so
-        // that of several deliveries finding it stale exactly one goes on.
-        let mut generation = 0u32;
-        let mut tries = 0;
-        loop {
-            let key = Self::claim_key(&id, generation);
-            if self.store.create(&key, &claim).await? {
-                break;
-            }
-            tries += 1;
-            let Some(held) = self.store.get(&key).await? else {
-                // Released (a transient failure) between our create and read: try again.
-                if tries < MAX_CLAIM_TRIES {
-                    continue;
-                }
-                return Ok(FindingResult::Busy);
-            };
-            let at = serde_json::from_slice::<Claim>(&held).ok().map(|c| c.at);
-            let fresh = at.is_some_and(|at| {
-                now.signed_duration_since(at).to_std().unwrap_or_default() < self.claim_lease
-            });
-            if fresh {
-                // Duplicate deliveries usually arrive together: wait a little for the
-                // holder to finish, so the copy can be deleted now rather than later.
-                let until = std::time::Instant::now() + BUSY_WAIT;
-                while std::time::Instant::now() < until {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    if let Some(done) = self.done(&id).await? {
-                        info!(message = "Finding handled by a concurrent delivery; this copy is done.", evidence = %done.evidence);
-                        return Ok(FindingResult::Duplicate {
-                            evidence: done.evidence,
-                        });
-                    }
-                }
-                info!(message = "Finding is claimed by another delivery; leaving the message.", claim = %id);
-                return Ok(FindingResult::Busy);
-            }
-            if tries >= MAX_CLAIM_TRIES {
-                return Ok(FindingResult::Busy);
-            }
-            warn!(message = "Claim is past its lease; taking it over (state is re-captured before acting).", claim = %id, generation);
-            generation += 1;
         }
 
         // Bounded by the lease: once it ends another delivery may take over, and two must
@@ -455,6 +500,10 @@ impl Engine {
             self.note_verify_failure(f, playbook, &id, now).await?;
         }
         let mut record = self.evidence(p, raw, now, run);
+        if !retry {
+            // A retried attempt keeps a random id: it is not the finding's outcome.
+            record.id = claim_record_id(&id, generation, now);
+        }
         if retry {
             // Transient: keep the attempt's evidence, release the claim so the redelivery
             // can act, and let the message come back.
@@ -711,6 +760,12 @@ impl Engine {
                 Ok(mut calls) => run.calls.append(&mut calls),
                 Err(e) => {
                     error!(message = "Remediation step failed.", action = %s.action, error = %e);
+                    // The call may have taken effect with its answer lost: the record says
+                    // it was attempted, and the next delivery re-captures to find out.
+                    for mut c in a.planned_calls(&s.params, b, &ctx) {
+                        c.result = serde_json::json!({ "attempted": true, "error": e.to_string() });
+                        run.calls.push(c);
+                    }
                     return Ok(run.fail(&e));
                 }
             }

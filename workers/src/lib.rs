@@ -19,3 +19,4 @@ pub mod health;
 pub mod queue;
 pub mod rollback;
 pub mod store;
+pub mod telemetry;

@@ -190,21 +190,22 @@ async fn a_worker_run_exports_its_spans_and_metrics_over_otlp() {
     assert_eq!(hist.unit, "s");
     assert_eq!(hist.count, 1);
     assert_eq!(hist.attributes["playbook"], playbook);
-    let received = got.points_of("redress.messages.received");
-    assert_eq!(received.len(), 1, "{received:#?}");
-    assert!((received[0].value - 2.0).abs() < f64::EPSILON);
-    assert_eq!(received[0].resource["service.name"], "redress");
-    let failed = got.points_of("redress.messages.failed");
-    assert_eq!(failed.len(), 1, "{failed:#?}");
-    assert_eq!(failed[0].attributes["error.type"], "undecodable");
-    assert!((failed[0].value - 1.0).abs() < f64::EPSILON);
-    let pending = got.points_of("redress.approvals.pending");
-    assert_eq!(
-        pending.len(),
-        1,
-        "the startup sweep counts pending approvals"
-    );
-    assert_eq!(pending[0].kind, "gauge");
+    // Sums are cumulative: the last export has the run's totals.
+    let last = |name: &str| {
+        got.points_of(name)
+            .last()
+            .copied()
+            .unwrap_or_else(|| panic!("no `{name}` point: {:#?}", got.points))
+    };
+    let received = last("redress.messages.received");
+    assert_eq!(received.kind, "sum");
+    assert!((received.value - 2.0).abs() < f64::EPSILON, "{received:#?}");
+    assert_eq!(received.resource["service.name"], "redress");
+    let failed = last("redress.messages.failed");
+    assert_eq!(failed.attributes["error.type"], "undecodable");
+    assert!((failed.value - 1.0).abs() < f64::EPSILON, "{failed:#?}");
+    // The sweep at startup counts the pending approvals.
+    assert_eq!(last("redress.approvals.pending").kind, "gauge");
 
     // Logs and evidence carry the trace id.
     assert_eq!(record["trace_id"].as_str(), Some(message.trace_id.as_str()));

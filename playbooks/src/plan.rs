@@ -88,20 +88,31 @@ pub struct Context<'a> {
 
 /// Plans one finding.
 pub fn plan_finding(finding: &Finding, cx: Context<'_>) -> Plan {
-    let selection = if finding.ignore.is_none() {
-        cx.catalog.select(finding)
-    } else {
-        None
-    };
+    // Stage spans for the worker's traces (no-ops without a subscriber).
+    let span = tracing::info_span!("match", redress.playbook = tracing::field::Empty);
+    let selection = span.in_scope(|| {
+        if finding.ignore.is_none() {
+            cx.catalog.select(finding)
+        } else {
+            None
+        }
+    });
     let playbook = selection.map(|s| s.playbook);
-    let gated = gate::decide(
-        finding,
-        playbook,
-        cx.config,
-        cx.fleet_mode,
-        cx.exceptions,
-        cx.now,
-    );
+    if let Some(p) = playbook {
+        span.record("redress.playbook", p.id.as_str());
+    }
+    let span = tracing::info_span!("gate", redress.decision = tracing::field::Empty);
+    let gated = span.in_scope(|| {
+        gate::decide(
+            finding,
+            playbook,
+            cx.config,
+            cx.fleet_mode,
+            cx.exceptions,
+            cx.now,
+        )
+    });
+    span.record("redress.decision", gated.decision.as_str());
     let mut plan = Plan {
         finding: Some(finding.into()),
         decision: gated.decision,

@@ -249,12 +249,14 @@ impl Engine {
             self.store
                 .create(&record.key(), &serde_json::to_vec_pretty(&record)?)
                 .await?;
+            crate::telemetry::recorded(&record);
             return Ok(Some(FindingResult::Retry(Box::new(record))));
         }
         let record = record.finish(&self.clock).seal();
         self.store
             .create(&record.key(), &serde_json::to_vec_pretty(&record)?)
             .await?;
+        crate::telemetry::recorded(&record);
         self.store
             .create(
                 &executed_key(id),
@@ -328,7 +330,7 @@ impl Engine {
             started_at: started,
             finished_at: started,
             worker: WORKER.to_owned(),
-            trace_id: None,
+            trace_id: crate::telemetry::trace_id(),
             digest: String::new(),
         }
     }
@@ -488,7 +490,7 @@ impl Engine {
     /// requests it expired.
     pub async fn sweep(&self) -> Result<usize, ExecError> {
         let now = (self.clock)();
-        let mut expired = 0;
+        let (mut expired, mut pending) = (0, 0);
         for key in self.store.list("approvals/requests/").await? {
             let Some(request) = self.get_json::<ApprovalRequest>(&key).await? else {
                 continue;
@@ -523,9 +525,10 @@ impl Engine {
                         expired += 1;
                     }
                 }
-                None => {}
+                None => pending += 1,
             }
         }
+        crate::telemetry::pending_approvals(pending);
         Ok(expired)
     }
 }

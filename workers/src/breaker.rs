@@ -211,6 +211,7 @@ impl Engine {
             return Ok(());
         }
         error!(message = "Blast-radius breaker tripped.", scope = %trip.scope, reason = %trip.reason);
+        crate::telemetry::breaker_tripped(&trip.scope);
         let (Some(slack), Some(cfg)) = (&self.slack, &self.config.slack) else {
             return Ok(());
         };

@@ -218,26 +218,71 @@ pub fn run(cli: Cli) -> Result<Exit> {
 }
 
 /// Logs to stderr: human-readable, or JSON with `REDRESS_LOG_FORMAT=json`; the level from
-/// `RUST_LOG` (default: info for the worker, warnings otherwise).
-pub fn init_tracing(command: &Command) {
+/// `RUST_LOG` (default: info for the worker, warnings otherwise). For the commands that act
+/// (worker, rollback, approvals), starts OpenTelemetry when the environment asks for it
+/// (see [`crate::telemetry`]); the returned handle flushes it at exit.
+pub fn init_tracing(command: &Command) -> crate::telemetry::Telemetry {
     use tracing_subscriber::EnvFilter;
-    let default = match command {
-        Command::Worker { .. } | Command::Rollback { .. } | Command::Approvals { .. } => "info",
-        _ => "warn",
-    };
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{Layer as _, Registry};
+    let acts = matches!(
+        command,
+        Command::Worker { .. } | Command::Rollback { .. } | Command::Approvals { .. }
+    );
+    let default = if acts { "info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     use std::io::IsTerminal as _;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+    let ansi = std::io::stderr().is_terminal();
     let json = std::env::var("REDRESS_LOG_FORMAT").is_ok_and(|v| v == "json");
-    // A second init (tests calling run twice) is harmless; its error is ignored.
-    let _ = if json {
-        builder.json().try_init()
+    let started = if acts {
+        crate::telemetry::start::<Registry>()
     } else {
-        builder.try_init()
+        crate::telemetry::Started {
+            telemetry: crate::telemetry::Telemetry::default(),
+            layer: None,
+            problems: Vec::new(),
+        }
     };
+    let Some(otel) = started.layer else {
+        // Without traces, logging is exactly as it was: one fmt subscriber, one filter.
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr);
+        // A second init (tests calling run twice) is harmless; its error is ignored.
+        let _ = if json {
+            builder.json().try_init()
+        } else {
+            builder.try_init()
+        };
+        report(&started.problems);
+        return started.telemetry;
+    };
+    // With traces, each layer has its own filter: the logs keep `RUST_LOG`, OpenTelemetry
+    // takes the spans it exports (AWS SDK spans included) whatever the log level.
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    let fmt = if json {
+        fmt.json()
+            .map_event_format(crate::telemetry::WithTraceIds)
+            .boxed()
+    } else {
+        fmt.boxed()
+    };
+    let _ = tracing_subscriber::registry()
+        .with(otel)
+        .with(fmt.with_filter(filter))
+        .try_init();
+    report(&started.problems);
+    started.telemetry
+}
+
+fn report(problems: &[String]) {
+    for p in problems {
+        tracing::warn!(message = "Telemetry is off.", problem = %p);
+    }
 }
 
 /// `error: cause: cause`, on one line.

@@ -26,7 +26,7 @@ use redress_playbooks::plan::{self, Context, Plan, PlanStep};
 use redress_playbooks::playbook::{Catalog, Mode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tracing::{error, info, warn};
+use tracing::{Instrument as _, error, info, info_span, warn};
 
 use crate::actions::{self, Action, ActionError, Call, Ctx, State};
 use crate::aws::{ClientFactory, Clients, ErrorClass, ReachError};
@@ -204,7 +204,7 @@ impl Engine {
         if let Some(job) = redress_approvals::Job::parse(body) {
             return self.handle_job(&job).await;
         }
-        let decoded = match intake::decode(body) {
+        let decoded = match info_span!("intake").in_scope(|| intake::decode(body)) {
             Ok(d) => d,
             Err(e) => return Ok(MessageResult::Undecodable(e)),
         };
@@ -231,11 +231,13 @@ impl Engine {
         let mut again = false;
         let pause = self.paused();
         for f in &decoded.findings {
-            let mut p = plan::plan_finding(f, cx);
+            let span = crate::telemetry::finding_span(f);
+            let mut p = span.in_scope(|| plan::plan_finding(f, cx));
+            crate::telemetry::planned(&span, &p);
             if let (Some(pause), Decision::DryRun) = (&pause, p.decision) {
                 p.reason = format!("{}; {}", p.reason, pause.describe());
             }
-            let r = self.handle_finding(f, &p, body).await?;
+            let r = self.handle_finding(f, &p, body).instrument(span).await?;
             again |= matches!(r, FindingResult::Busy | FindingResult::Retry(_));
             results.push(r);
         }
@@ -325,6 +327,7 @@ impl Engine {
         }
     }
 
+    #[tracing::instrument(name = "record", skip_all, fields(redress.outcome = record.outcome.as_str()))]
     async fn store_record(&self, id: &str, record: Evidence) -> Result<FindingResult, ExecError> {
         let record = record.seal();
         let key = record.key();
@@ -335,6 +338,7 @@ impl Engine {
             key,
         })?;
         self.store.create(&Self::done_key(id), &done).await?;
+        crate::telemetry::recorded(&record);
         info!(
             message = "Recorded evidence.",
             evidence = %record.id,
@@ -510,6 +514,7 @@ impl Engine {
             let record = record.seal();
             let bytes = serde_json::to_vec_pretty(&record)?;
             self.store.create(&record.key(), &bytes).await?;
+            crate::telemetry::recorded(&record);
             self.store.delete(&Self::claim_key(&id, generation)).await?;
             warn!(message = "Transient failure recorded; the message will be retried.", evidence = %record.id, error = record.error.as_deref().unwrap_or(""));
             return Ok(FindingResult::Retry(Box::new(record)));
@@ -580,7 +585,7 @@ impl Engine {
             started_at,
             finished_at: (self.clock)(),
             worker: WORKER.to_owned(),
-            trace_id: None,
+            trace_id: crate::telemetry::trace_id(),
             digest: String::new(),
         }
     }
@@ -642,7 +647,8 @@ impl Engine {
         }
         let mut run = Run::default();
         for (a, s) in &steps {
-            match a.capture(&ctx, &s.params).await {
+            let stage = info_span!("capture", redress.action = %s.action);
+            match a.capture(&ctx, &s.params).instrument(stage).await {
                 Ok(state) => run.before.push(state),
                 Err(e) => return Ok(run.fail(&e)),
             }
@@ -698,7 +704,9 @@ impl Engine {
                     if *ok {
                         continue;
                     }
-                    match a.dry_run(&ctx, &s.params, b).await {
+                    let stage =
+                        info_span!("apply", redress.action = %s.action, redress.dry_run = true);
+                    match a.dry_run(&ctx, &s.params, b).instrument(stage).await {
                         Ok(mut calls) => run.calls.append(&mut calls),
                         Err(e) => return Ok(run.fail(&e)),
                     }
@@ -756,7 +764,8 @@ impl Engine {
             if *ok {
                 continue;
             }
-            match a.apply(&ctx, &s.params, b).await {
+            let stage = info_span!("apply", redress.action = %s.action);
+            match a.apply(&ctx, &s.params, b).instrument(stage).await {
                 Ok(mut calls) => run.calls.append(&mut calls),
                 Err(e) => {
                     error!(message = "Remediation step failed.", action = %s.action, error = %e);
@@ -773,7 +782,8 @@ impl Engine {
         let mut after = Vec::new();
         let mut verified = true;
         for (a, s) in &steps {
-            match a.capture(&ctx, &s.params).await {
+            let stage = info_span!("verify", redress.action = %s.action);
+            match a.capture(&ctx, &s.params).instrument(stage).await {
                 Ok(state) => {
                     verified &= a.compliant(&s.params, &state, &ctx);
                     after.push(state);

@@ -20,3 +20,4 @@ pub mod health;
 pub mod queue;
 pub mod rollback;
 pub mod store;
+pub mod telemetry;

@@ -7,13 +7,16 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = redress_workers::cli::Cli::parse();
-    redress_workers::cli::init_tracing(&cli.command);
-    match redress_workers::cli::run(cli) {
+    let telemetry = redress_workers::cli::init_tracing(&cli.command);
+    let code = match redress_workers::cli::run(cli) {
         Ok(code) => code.into(),
         Err(err) => {
             // One line for bad input, with the full chain of causes.
             eprintln!("redress: {}", redress_workers::cli::error_chain(&err));
             redress_workers::cli::Exit::BadInput.into()
         }
-    }
+    };
+    // After the worker has stopped (idle, or drained after SIGTERM): export what is left.
+    telemetry.shutdown();
+    code
 }

@@ -14,7 +14,7 @@ use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeN
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, error, info, warn};
 
 use crate::aws::AwsError;
 use crate::executor::{Engine, MessageResult};
@@ -152,7 +152,8 @@ pub async fn run(
             .received
             .fetch_add(messages.len() as u64, Ordering::Relaxed);
         for (message, permit) in messages.into_iter().zip(held.drain(..)) {
-            let span = info_span!("message", message_id = message.message_id().unwrap_or("-"));
+            let span =
+                crate::telemetry::message_span(&opts.url, message.message_id().unwrap_or("-"));
             tracker.spawn(
                 process(
                     engine.clone(),
@@ -199,6 +200,7 @@ async fn process(
         error!(message = "Received a message without a receipt handle; skipping.");
         return;
     };
+    crate::telemetry::message_received();
     let body = message.body().unwrap_or_default().as_bytes().to_vec();
     let heartbeat = CancellationToken::new();
     tokio::spawn(extend_visibility(
@@ -240,6 +242,7 @@ async fn process(
                         "gave up after {attempts} attempts failing transiently; each attempt is recorded as failed evidence"
                     );
                     error!(message = "Giving up on a message.", reason = %reason);
+                    crate::telemetry::message_failed("gave-up");
                     give_up(&sqs, &opts, &stats, &receipt, &body, &reason).await;
                 }
                 Again::RetryIn(delay) => {
@@ -250,11 +253,13 @@ async fn process(
         }
         Ok(MessageResult::Undecodable(reason)) => {
             error!(message = "Undecodable message.", reason = %reason);
+            crate::telemetry::message_failed("undecodable");
             dead_letter(&sqs, &opts, &stats, &receipt, &body, &reason.to_string()).await;
         }
         Err(e) => {
             stats.retried.fetch_add(1, Ordering::Relaxed);
             error!(message = "Failed to record a remediation; the message will come back.", error = %e);
+            crate::telemetry::message_failed("store");
             set_visibility(&sqs, &opts.url, &receipt, RETRY_DELAY_SECS).await;
         }
     }

@@ -137,6 +137,7 @@ impl Engine {
             started_at: started,
             finished_at: started,
             worker: WORKER.to_owned(),
+            trace_id: crate::telemetry::trace_id(),
             digest: String::new(),
             ..original.clone()
         };
@@ -219,6 +220,7 @@ impl Engine {
         let record = record.seal();
         let bytes = serde_json::to_vec_pretty(&record).map_err(ExecError::from)?;
         self.store.create(&record.key(), &bytes).await?;
+        crate::telemetry::recorded(&record);
         info!(message = "Rollback recorded.", evidence = %record.id, of = id, outcome = record.outcome.as_str());
         Ok(record)
     }

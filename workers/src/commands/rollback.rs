@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
+use tracing::Instrument as _;
 
 use super::{build_engine, runtime};
 use crate::cli::{Exit, load_config};
@@ -12,7 +13,8 @@ pub fn run(config: Option<&PathBuf>, id: &str, approved_by: Option<&str>) -> Res
     let config = load_config(config)?;
     runtime()?.block_on(async move {
         let (engine, _) = build_engine(config, false).await?;
-        match engine.rollback(id, approved_by).await {
+        let span = tracing::info_span!("rollback", redress.rollback_of = id);
+        match engine.rollback(id, approved_by).instrument(span).await {
             Ok(record) => {
                 println!(
                     "rollback of {id}: {} (record {}){}",

@@ -41,7 +41,7 @@ out="$cache/$stamp.md"
 # times each sample event.
 criterion_args=(mix/)
 $quick && criterion_args+=(--quick)
-cargo bench --quiet --locked -p redress-playbooks --bench intake -- "${criterion_args[@]}" > "$cache/criterion.log"
+cargo bench --quiet --locked -p redress-playbooks --bench intake -- "${criterion_args[@]}" > "$cache/criterion.log" 2>&1
 
 python3 scripts/local/bench.py --redress "$target/release/redress" \
   --floor "$target/release/examples/bench_floor" --custodian "$cache/venv/bin/custodian" \

@@ -35,6 +35,7 @@ import boto3
 import botocore.config
 from botocore.exceptions import ClientError
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(__file__))
 from seed import config_event  # noqa: E402
 
@@ -75,6 +76,10 @@ KINDS = {
 }
 
 
+# The bucket of the S3 evidence store variant (as deployed: `[store] url = "s3://…"`).
+EVIDENCE_BUCKET = "redress-evidence"
+
+
 def parse_time(t):
     """RFC 3339 with up to nanoseconds (chrono) → POSIX seconds."""
     t = re.sub(r"(\.\d{6})\d+", r"\1", t.replace("Z", "+00:00"))
@@ -106,10 +111,11 @@ class Moto:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(workdir, f"moto-{self.port}.log")
         self.log = open(self.log_path, "w")
-        # bench_moto.py: moto with its O(queue depth) cost per received message taken out.
-        server = ["-m", "moto.server", "-H"] if stock else [os.path.join(os.path.dirname(__file__), "bench_moto.py")]
-        self.proc = subprocess.Popen([sys.executable, *server, "127.0.0.1", *(["-p"] if stock else []), str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=self.log)
+        # bench_moto.py: moto less two emulator artefacts (see there).
+        server = (["-m", "moto.server", "-H", "127.0.0.1", "-p"] if stock
+                  else [os.path.join(os.path.dirname(__file__), "bench_moto.py"), "127.0.0.1"])
+        self.proc = subprocess.Popen([sys.executable, *server, str(self.port)], stdout=subprocess.DEVNULL,
+                                     stderr=self.log)
         for _ in range(200):
             try:
                 socket.create_connection(("127.0.0.1", self.port), 1).close()
@@ -176,12 +182,10 @@ def setup(moto, kind, n, drifted):
 
 def enqueue(moto, queue, kind, buckets):
     _, sqs = clients(moto.endpoint)
-    sent = time.time()
     for start in range(0, len(buckets), 10):
         sqs.send_message_batch(QueueUrl=queue, Entries=[
             {"Id": str(i), "MessageBody": config_event(f"bench-{i}", KINDS[kind]["rule"], "AWS::S3::Bucket", b)}
             for i, b in enumerate(buckets[start:start + 10], start)])
-    return sent
 
 
 def is_fixed(s3, kind, bucket):
@@ -212,22 +216,6 @@ def verified(moto, kind, buckets):
         return sum(pool.map(lambda b: is_fixed(s3, kind, b), buckets))
 
 
-def catalog(store, nudge):
-    """The shipped catalog, or a copy without the best-effort Config re-evaluation after a
-    fix: what that request costs per fix."""
-    shipped = os.path.join(ROOT, "playbooks", "catalog")
-    if nudge:
-        return shipped
-    copy = os.path.join(store, "catalog")
-    os.makedirs(copy)
-    for name in os.listdir(shipped):
-        with open(os.path.join(shipped, name)) as f:
-            text = f.read().replace("config_reevaluate = true", "config_reevaluate = false")
-        with open(os.path.join(copy, name), "w") as f:
-            f.write(text)
-    return copy
-
-
 def evidence(moto, store, s3_store):
     """Every evidence record the run stored."""
     records = []
@@ -244,11 +232,7 @@ def evidence(moto, store, s3_store):
     return records
 
 
-EVIDENCE_BUCKET = "redress-evidence"
-
-
-def run_redress(args, moto, kind, n, drifted=None, concurrency=8, processes=1, work=None, nudge=True,
-                s3_store=False):
+def run_redress(args, moto, kind, n, drifted=None, concurrency=8, processes=1, work=None, s3_store=False):
     """Cold start as a user runs it: events queued first, then the worker(s) spawned. The
     evidence store is a local folder, or with `s3_store` a bucket in moto, as deployed."""
     buckets, queue = setup(moto, kind, n, drifted if drifted is not None else n)
@@ -260,7 +244,7 @@ def run_redress(args, moto, kind, n, drifted=None, concurrency=8, processes=1, w
     opt_in = KINDS[kind]["opt_in"]
     store_url = f"s3://{EVIDENCE_BUCKET}/bench" if s3_store else f"file://{store}/store"
     with open(config, "w") as f:
-        f.write(f'playbooks = "{catalog(store, nudge)}"\n'
+        f.write(f'playbooks = "{ROOT}/playbooks/catalog"\n'
                 f'[queue]\nurl = "{queue}"\nwait_time_secs = 1\nconcurrency = {concurrency}\n'
                 f'[store]\nurl = "{store_url}"\n'
                 + (f'[gate]\nauto = ["{opt_in}"]\n' if opt_in else ""))
@@ -447,6 +431,11 @@ def ratio(a, b):
     return f"{a[0] / b[0]:.2f}" if a and b and b[0] else "–"
 
 
+def per_fix(runs):
+    """Time per fix with a backlog, 1 ÷ fixes/s, so that every ratio reads "times as long"."""
+    return med([{"s": 1 / r["fixes_per_s"]} for r in runs if r.get("fixes_per_s")], "s")
+
+
 def calls_per(runs, n):
     """Requests per bucket, from the first run."""
     c = runs[0].get("calls") or {}
@@ -455,161 +444,202 @@ def calls_per(runs, n):
     return f"{s3 / n:.1f} + {(total - s3) / n:.1f}"
 
 
-def intake_table(p, criterion_dir):
-    """The intake micro-benchmark's medians (playbooks/benches/intake.rs), per event."""
+def intake_figures(criterion_dir):
+    """The intake micro-benchmark's medians (playbooks/benches/intake.rs), µs per event."""
     events = len([f for f in os.listdir(os.path.join(ROOT, "examples", "events")) if f.endswith(".json")])
-
-    def per_event(name):
+    figures = {"events": events}
+    for name in ("serde_json_value", "decode", "redress"):
         with open(os.path.join(criterion_dir, "mix", name, "new", "estimates.json")) as f:
-            return json.load(f)["median"]["point_estimate"] / events / 1000
+            figures[name] = json.load(f)["median"]["point_estimate"] / events / 1000
+    return figures
 
-    base = per_event("serde_json_value")
-    p(f"\n### Intake: the {events} sample events of examples/events (criterion medians)\n")
+
+def report_intake(p, fig):
+    p(f"\n### Intake: the {fig['events']} sample events of examples/events (criterion medians)\n")
     p("| per event | time | ÷ `serde_json::from_slice::<Value>` |")
     p("|---|---|---|")
     for label, name in [("`serde_json::from_slice::<serde_json::Value>`", "serde_json_value"),
                         ("redress decode (`intake::decode`)", "decode"),
                         ("redress decode + match + gate + render (`plan_finding`)", "redress")]:
-        t = per_event(name)
-        p(f"| {label} | {t:.2f} µs | {t / base:.2f} |")
+        p(f"| {label} | {fig[name]:.2f} µs | {fig[name] / fig['serde_json_value']:.2f} |")
+
+
+def report_side(p, side, runs):
+    by, n = side["by"], side["n"]
+    p(f"\n### Side by side: {n} buckets, drift `{side['kind']}` ({runs} runs, median [min–max])\n")
+    p("| tool | per-fix median | per-fix p99 | fixes/s | start → all verified | start-up to 1st receive "
+      "| peak RSS | CPU per fix | requests per bucket (S3 + other) | verified |")
+    p("|---|---|---|---|---|---|---|---|---|---|")
+    for name, rs in by.items():
+        p(f"| {name} | {fmt(med(rs, 'median_ms'), ' ms')} | {fmt(med(rs, 'p99_ms'), ' ms')} "
+          f"| {fmt(med(rs, 'fixes_per_s'))} | {fmt(med(rs, 'all_verified_s'), ' s', 2)} "
+          f"| {fmt(med(rs, 'startup_ms'), ' ms')} | {fmt(med(rs, 'rss_mb'), ' MB', 1, False)} "
+          f"| {fmt(med(rs, 'cpu_ms_per_fix'), ' ms', 2, False)} "
+          f"| {calls_per(rs, n)} | {min(r['verified'] for r in rs)}/{n} |")
+    p()
+    p("| ratio of times (medians) | per-fix median | time per fix with a backlog (1 ÷ fixes/s) "
+      "| start → all verified |")
+    p("|---|---|---|---|")
+    pairs = [("redress c1 ÷ floor-rust c1", "redress c1", "floor-rust c1"),
+             ("redress c8 ÷ floor-rust c8", "redress c8", "floor-rust c8"),
+             ("redress c1 ÷ floor-boto3 c1", "redress c1", "floor-boto3 c1"),
+             ("redress c8 ÷ floor-boto3 c8", "redress c8", "floor-boto3 c8"),
+             ("Custodian ÷ redress c8", "custodian", "redress c8")]
+    for label, a, b in [(label, by[a], by[b]) for label, a, b in pairs if a in by and b in by]:
+        p(f"| {label} | {ratio(med(a, 'median_ms'), med(b, 'median_ms'))} "
+          f"| {ratio(per_fix(a), per_fix(b))} | {ratio(med(a, 'all_verified_s'), med(b, 'all_verified_s'))} |")
+
+
+def report_inventory(p, inventory, runs):
+    k = inventory[0]["redress"][0]["drifted"]
+    p(f"\n### Inventory: {k} drifted among N buckets, time to all {k} verified ({runs} runs, median [min–max])\n")
+    p("| N | redress (spawn → all verified) | Custodian (`custodian run`) | Custodian ÷ redress "
+      "| Custodian requests | Custodian peak RSS |")
+    p("|---|---|---|---|---|---|")
+    for row in inventory:
+        rr, cr = row["redress"], row["custodian"]
+        a, b = med(rr, "all_verified_s"), med(cr, "all_verified_s")
+        p(f"| {row['n']} | {fmt(a, ' s', 2)} | {fmt(b, ' s', 2)} | {ratio(b, a)} "
+          f"| {sum(cr[0]['calls'].values())} | {fmt(med(cr, 'rss_mb'), ' MB', 1, False)} |")
+
+
+def report_trickle(p, tr):
+    p(f"\n### A running worker: one event every 250 ms, SendMessage → verified fix ({len(tr)} runs)\n")
+    p("| events | SendMessage → received (median) | SendMessage → verified: median | p99 |")
+    p("|---|---|---|---|")
+    p(f"| {tr[0]['n']} | {fmt(med(tr, 'receive_median_ms'), ' ms')} | {fmt(med(tr, 'median_ms'), ' ms')} "
+      f"| {fmt(med(tr, 'p99_ms'), ' ms')} |")
+
+
+def report_scaling(p, scaling, n, runs):
+    p(f"\n### Scaling: {n} buckets, drift `encryption` ({runs} runs, median [min–max])\n")
+    p("| worker processes × concurrency | fixes/s | per-fix median | per-fix p99 | peak RSS per process "
+      "| RSS of all processes |")
+    p("|---|---|---|---|---|---|")
+    for row in scaling:
+        rs = row["runs"]
+        p(f"| {row['processes']} × {row['concurrency']} | {fmt(med(rs, 'fixes_per_s'))} "
+          f"| {fmt(med(rs, 'median_ms'), ' ms')} | {fmt(med(rs, 'p99_ms'), ' ms')} "
+          f"| {fmt(med(rs, 'rss_mb'), ' MB', 1, False)} | {fmt(med(rs, 'rss_total_mb'), ' MB', 1, False)} |")
+
+
+def report(p, results):
+    if results.get("intake"):
+        report_intake(p, results["intake"])
+    for side in results["side"]:
+        report_side(p, {"n": results["n"], **side}, results["runs"])
+    if results["inventory"]:
+        report_inventory(p, results["inventory"], results["runs"])
+    if results["trickle"]:
+        report_trickle(p, results["trickle"])
+    if results["scaling"]:
+        report_scaling(p, results["scaling"], results["n"], results["runs"])
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+def log(what, r):
+    print(f"# {what}: {json.dumps(r)}", file=sys.stderr, flush=True)
+
+
+def measure(args, results, moto, work, p):
+    n, runs, k = results["n"], results["runs"], 5
+    only = set(args.only.split(","))
+    # Warm-up: first-use costs in moto (imports per service) and the page cache.
+    run_redress(args, moto, "encryption", 10, work=work)
+    if "side" in only:
+        for kind in ["encryption"] if args.quick else ["encryption", "bpa"]:
+            tools = [("floor-rust c1", lambda: run_floor_rust(args, moto, kind, n, 1)),
+                     ("floor-rust c8", lambda: run_floor_rust(args, moto, kind, n, 8)),
+                     ("floor-boto3 c1", lambda: run_floor_boto3(args, moto, kind, n, 1)),
+                     ("floor-boto3 c8", lambda: run_floor_boto3(args, moto, kind, n, 8)),
+                     ("redress c1", lambda: run_redress(args, moto, kind, n, concurrency=1, work=work)),
+                     ("redress c8", lambda: run_redress(args, moto, kind, n, concurrency=8, work=work)),
+                     ("redress c8, S3 evidence store",
+                      lambda: run_redress(args, moto, kind, n, concurrency=8, work=work, s3_store=True))]
+            if kind != "encryption":
+                # The second drift checks the same comparison on another playbook; the
+                # variants are measured once, on encryption.
+                keep = {"floor-rust c1", "floor-rust c8", "redress c1", "redress c8"}
+                tools = [t for t in tools if t[0] in keep]
+            if args.custodian:
+                tools.append(("custodian", lambda: run_custodian(args, moto, kind, n, work=work)))
+            by = {name: [] for name, _ in tools}
+            for rep in range(runs):  # interleaved, so load drifts hit every tool alike
+                for name, f in tools:
+                    by[name].append(f())
+                    log(f"{kind} run {rep + 1}: {name}", by[name][-1])
+            results["side"].append({"kind": kind, "n": n, "by": by})
+            report_side(p, results["side"][-1], runs)
+    if "inventory" in only and args.custodian:
+        for size in [50, 200] if args.quick else [100, 500, 1000]:
+            row = {"n": size, "redress": [], "custodian": []}
+            for _ in range(runs):
+                row["redress"].append(run_redress(args, moto, "encryption", size, drifted=k, work=work))
+                row["custodian"].append(run_custodian(args, moto, "encryption", size, drifted=k, work=work))
+                log(f"inventory {size}", [row["redress"][-1], row["custodian"][-1]])
+            results["inventory"].append(row)
+        report_inventory(p, results["inventory"], runs)
+    if "trickle" in only:
+        for _ in range(runs):
+            results["trickle"].append(run_trickle(args, moto, "encryption", 10 if args.quick else 20, 0.25, work))
+            log("running worker", results["trickle"][-1])
+        report_trickle(p, results["trickle"])
+    if "scaling" in only:
+        side = {s["kind"]: s["by"] for s in results["side"]}.get("encryption", {})
+        for procs, c in [(1, c) for c in (1, 2, 4, 8, 16, 32, 64)] + [(2, 8), (4, 8)]:
+            rs = side.get(f"redress c{c}") if procs == 1 else None
+            if not rs:
+                rs = [run_redress(args, moto, "encryption", n, concurrency=c, processes=procs, work=work)
+                      for _ in range(runs)]
+                for r in rs:
+                    log(f"scaling {procs}x{c}", r)
+            results["scaling"].append({"processes": procs, "concurrency": c, "runs": rs})
+        report_scaling(p, results["scaling"], n, runs)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--redress", required=True)
-    ap.add_argument("--floor", required=True)
+    ap.add_argument("--redress")
+    ap.add_argument("--floor")
     ap.add_argument("--custodian")
     ap.add_argument("--quick", action="store_true", help="small N, one run: checks the harness")
     ap.add_argument("--runs", type=int)
     ap.add_argument("--n", type=int)
     ap.add_argument("--only", default="side,inventory,trickle,scaling")
-    ap.add_argument("--json")
+    ap.add_argument("--json", help="write every raw figure here")
+    ap.add_argument("--report", help="print the tables of a saved --json file instead of measuring")
     ap.add_argument("--stock-moto", action="store_true", help="moto as released (see bench_moto.py)")
-    ap.add_argument("--criterion", help="criterion's output folder: print the intake table first")
+    ap.add_argument("--criterion", help="criterion's output folder: the intake table")
     args = ap.parse_args()
-    runs = args.runs or (1 if args.quick else 3)
-    n = args.n or (40 if args.quick else 200)
-    only = set(args.only.split(","))
-    inventory_sizes = [50, 200] if args.quick else [100, 500, 1000]
-    k = 5
+
+    def p(line=""):
+        print(line, flush=True)
+
+    if args.report:
+        with open(args.report) as f:
+            results = json.load(f)
+        if args.criterion and not results.get("intake"):
+            results["intake"] = intake_figures(args.criterion)
+        report(p, results)
+        return
+    if not (args.redress and args.floor):
+        ap.error("--redress and --floor are needed to measure")
+    results = {"n": args.n or (40 if args.quick else 200), "runs": args.runs or (1 if args.quick else 3),
+               "intake": intake_figures(args.criterion) if args.criterion else None,
+               "side": [], "inventory": [], "trickle": [], "scaling": []}
+    if results["intake"]:
+        report_intake(p, results["intake"])
     work = tempfile.mkdtemp(prefix="redress-bench-")
     os.environ.update(CREDS)
     moto = Moto(work, args.stock_moto)
-    results = {"n": n, "runs": runs, "side": [], "inventory": [], "trickle": [], "scaling": []}
-    out = []
-
-    def p(line=""):
-        out.append(line)
-        print(line, flush=True)
-
-    if args.criterion:
-        intake_table(p, args.criterion)
     try:
-        # Warm-up: first-use costs in moto (imports per service) and the page cache.
-        run_redress(args, moto, "encryption", 10, work=work)
-        if "side" in only:
-            kinds = ["encryption"] if args.quick else ["encryption", "bpa"]
-            for kind in kinds:
-                tools = [("floor-rust c1", lambda: run_floor_rust(args, moto, kind, n, 1)),
-                         ("floor-rust c8", lambda: run_floor_rust(args, moto, kind, n, 8)),
-                         ("floor-boto3 c1", lambda: run_floor_boto3(args, moto, kind, n, 1)),
-                         ("floor-boto3 c8", lambda: run_floor_boto3(args, moto, kind, n, 8)),
-                         ("redress c1", lambda: run_redress(args, moto, kind, n, concurrency=1, work=work)),
-                         ("redress c8", lambda: run_redress(args, moto, kind, n, concurrency=8, work=work)),
-                         ("redress c8, no Config nudge",
-                          lambda: run_redress(args, moto, kind, n, concurrency=8, work=work, nudge=False)),
-                         ("redress c8, S3 evidence store",
-                          lambda: run_redress(args, moto, kind, n, concurrency=8, work=work, s3_store=True))]
-                if kind != "encryption":
-                    # The second drift checks the same comparison on another playbook; the
-                    # variants above are measured once, on encryption.
-                    keep = {"floor-rust c1", "floor-rust c8", "redress c1", "redress c8"}
-                    tools = [t for t in tools if t[0] in keep]
-                if args.custodian:
-                    tools.append(("custodian", lambda: run_custodian(args, moto, kind, n, work=work)))
-                by = {name: [] for name, _ in tools}
-                for rep in range(runs):  # interleaved, so load drifts hit every tool alike
-                    for name, f in tools:
-                        r = f()
-                        r["label"] = name
-                        by[name].append(r)
-                        print(f"# {kind} run {rep + 1}: {name}: {json.dumps(r)}", file=sys.stderr, flush=True)
-                results["side"].append({"kind": kind, "by": by})
-                p(f"\n### Side by side: {n} buckets, drift `{kind}` ({runs} runs, median [min–max])\n")
-                p("| tool | per-fix median | per-fix p99 | fixes/s | start → all verified | start-up to 1st receive "
-                  "| peak RSS | CPU per fix | requests per bucket (S3 + other) | verified |")
-                p("|---|---|---|---|---|---|---|---|---|---|")
-                for name, rs in by.items():
-                    p(f"| {name} | {fmt(med(rs, 'median_ms'), ' ms')} | {fmt(med(rs, 'p99_ms'), ' ms')} "
-                      f"| {fmt(med(rs, 'fixes_per_s'))} | {fmt(med(rs, 'all_verified_s'), ' s', 2)} "
-                      f"| {fmt(med(rs, 'startup_ms'), ' ms')} | {fmt(med(rs, 'rss_mb'), ' MB', 1, False)} "
-                      f"| {fmt(med(rs, 'cpu_ms_per_fix'), ' ms', 2, False)} "
-                      f"| {calls_per(rs, n)} | {min(r['verified'] for r in rs)}/{n} |")
-                p()
-                rc8, rc1 = by["redress c8"], by["redress c1"]
-                p("| ratio | per-fix median | fixes/s | all verified |")
-                p("|---|---|---|---|")
-                pairs = [("redress c1 ÷ floor-rust c1", "redress c1", "floor-rust c1"),
-                         ("redress c8 ÷ floor-rust c8", "redress c8", "floor-rust c8"),
-                         ("redress c1 ÷ floor-boto3 c1", "redress c1", "floor-boto3 c1"),
-                         ("redress c8 ÷ floor-boto3 c8", "redress c8", "floor-boto3 c8")]
-                for label, a, b in [(label, by[a], by[b]) for label, a, b in pairs if a in by and b in by]:
-                    p(f"| {label} | {ratio(med(a, 'median_ms'), med(b, 'median_ms'))} "
-                      f"| {ratio(med(a, 'fixes_per_s'), med(b, 'fixes_per_s'))} "
-                      f"| {ratio(med(a, 'all_verified_s'), med(b, 'all_verified_s'))} |")
-                if args.custodian:
-                    cu = by["custodian"]
-                    p(f"| Custodian ÷ redress c8 | – | {ratio(med(cu, 'fixes_per_s'), med(rc8, 'fixes_per_s'))} "
-                      f"| {ratio(med(cu, 'all_verified_s'), med(rc8, 'all_verified_s'))} |")
-        if "inventory" in only and args.custodian:
-            p(f"\n### Inventory: {k} drifted among N buckets, time to all {k} verified "
-              f"({runs} runs, median [min–max])\n")
-            p("| N | redress (spawn → all verified) | Custodian (`custodian run`) | Custodian ÷ redress "
-              "| Custodian requests | Custodian peak RSS |")
-            p("|---|---|---|---|---|---|")
-            for size in inventory_sizes:
-                rr, cr = [], []
-                for _ in range(runs):
-                    rr.append(run_redress(args, moto, "encryption", size, drifted=k, work=work))
-                    cr.append(run_custodian(args, moto, "encryption", size, drifted=k, work=work))
-                    print(f"# inventory {size}: {json.dumps(rr[-1])} {json.dumps(cr[-1])}", file=sys.stderr,
-                          flush=True)
-                results["inventory"].append({"n": size, "redress": rr, "custodian": cr})
-                a, b = med(rr, "all_verified_s"), med(cr, "all_verified_s")
-                p(f"| {size} | {fmt(a, ' s', 2)} | {fmt(b, ' s', 2)} | {ratio(b, a)} "
-                  f"| {sum(cr[0]['calls'].values())} | {fmt(med(cr, 'rss_mb'), ' MB', 1, False)} |")
-        if "trickle" in only:
-            tr = [run_trickle(args, moto, "encryption", 10 if args.quick else 20, 0.25, work) for _ in range(runs)]
-            results["trickle"] = tr
-            p(f"\n### A running worker: one event every 250 ms, SendMessage → verified fix ({runs} runs)\n")
-            p("| events | SendMessage → received (median) | SendMessage → verified: median | p99 |")
-            p("|---|---|---|---|")
-            p(f"| {tr[0]['n']} | {fmt(med(tr, 'receive_median_ms'), ' ms')} | {fmt(med(tr, 'median_ms'), ' ms')} "
-              f"| {fmt(med(tr, 'p99_ms'), ' ms')} |")
-        if "scaling" in only:
-            side = {r["kind"]: r["by"] for r in results["side"]}.get("encryption", {})
-            configs = [(1, c) for c in (1, 2, 4, 8, 16, 32, 64)] + [(2, 8), (4, 8)]
-            p(f"\n### Scaling: {n} buckets, drift `encryption` ({runs} runs, median [min–max])\n")
-            p("| worker processes × concurrency | fixes/s | per-fix median | per-fix p99 | peak RSS per process "
-              "| RSS of all processes |")
-            p("|---|---|---|---|---|---|")
-            for procs, c in configs:
-                rs = side.get(f"redress c{c}") if procs == 1 else None
-                if not rs:
-                    rs = [run_redress(args, moto, "encryption", n, concurrency=c, processes=procs, work=work)
-                          for _ in range(runs)]
-                    for r in rs:
-                        print(f"# scaling {procs}x{c}: {json.dumps(r)}", file=sys.stderr, flush=True)
-                results["scaling"].append({"processes": procs, "concurrency": c, "runs": rs})
-                p(f"| {procs} × {c} | {fmt(med(rs, 'fixes_per_s'))} | {fmt(med(rs, 'median_ms'), ' ms')} "
-                  f"| {fmt(med(rs, 'p99_ms'), ' ms')} | {fmt(med(rs, 'rss_mb'), ' MB', 1, False)} "
-                  f"| {fmt(med(rs, 'rss_total_mb'), ' MB', 1, False)} |")
+        measure(args, results, moto, work, p)
     finally:
         moto.stop()
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
-    return out
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 - moto 5.2's ReceiveMessage checks each message it returns against the queue's retention
   period by building every queue attribute, which counts the whole queue: a receive costs
-  O(batch × depth). With 200 messages queued that is about 60 ms of emulator time per
-  message received, more than the fix itself, and nothing SQS does. The check below gives
-  the same answer from the one attribute it needs.
+  O(batch × depth). With 200 messages queued that is about 12 ms of emulator time per
+  message received (60 ms with 1,000), four times a whole S3 request, and nothing SQS does.
+  The check below gives the same answer from the one attribute it needs (2 ms per receive
+  at 200 deep, 10 ms at 1,000: moto still scans the queue once per receive).
 - moto does not implement Config's StartConfigRulesEvaluation: it answers HTTP 500 and
   writes a traceback, about as slow as a fix. redress sends it once per fix (a best-effort
   nudge); here it gets the empty success AWS answers.

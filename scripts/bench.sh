@@ -7,7 +7,7 @@
 #
 # Usage: scripts/bench.sh [--quick] [--runs R] [--n N] [--only side,inventory,trickle,scaling]
 #   --quick: small N, one run, no bpa side-by-side: checks the harness in about a minute.
-# Full run: about 15 minutes on 2 cores. Nothing leaves 127.0.0.1.
+# Full run: 13–16 minutes on 2 cores. Nothing leaves 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"

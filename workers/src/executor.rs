@@ -63,7 +63,20 @@ pub struct Engine {
     pub slack: Option<Arc<dyn redress_approvals::SlackApi>>,
     /// The kill switch in force, refreshed from the store before every receive.
     pub pause: std::sync::RwLock<Option<crate::control::PauseRecord>>,
+    /// When the kill switch was last read: at most once a second, which is still within
+    /// one poll, instead of a store LIST before every receive of a busy queue.
+    pub pause_read_at: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Config rules asked to re-evaluate, by (account, region, rule), and when: AWS takes
+    /// one request per rule a minute, so the nudge after the others' fixes is skipped.
+    pub nudged:
+        std::sync::Mutex<std::collections::HashMap<(String, String, String), std::time::Instant>>,
 }
+
+/// How often the kill switch is re-read at most.
+const PAUSE_REFRESH: Duration = Duration::from_secs(1);
+
+/// How long after a Config re-evaluation request the same rule is not asked again.
+const NUDGE_EVERY: Duration = Duration::from_secs(60);
 
 /// What happened to one finding.
 #[derive(Debug)]
@@ -178,6 +191,12 @@ impl Engine {
 
     /// Re-reads the kill switch from the store (a failure keeps the last known state).
     pub async fn refresh_pause(&self) {
+        if let Ok(mut at) = self.pause_read_at.lock() {
+            if at.is_some_and(|t| t.elapsed() < PAUSE_REFRESH) {
+                return;
+            }
+            *at = Some(std::time::Instant::now());
+        }
         match crate::control::active(self.store.as_ref()).await {
             Ok(p) => {
                 let changed = self.paused() != p;
@@ -824,6 +843,17 @@ impl Engine {
             .is_some_and(|pb| pb.config_reevaluate);
         if !wants || f.source != Source::Config {
             return;
+        }
+        let key = (
+            f.account.as_str().to_owned(),
+            f.region.as_str().to_owned(),
+            f.kind.clone(),
+        );
+        if let Ok(mut nudged) = self.nudged.lock() {
+            if nudged.get(&key).is_some_and(|t| t.elapsed() < NUDGE_EVERY) {
+                return;
+            }
+            nudged.insert(key, std::time::Instant::now());
         }
         if let Err(e) = actions::config::reevaluate(clients, &f.kind).await {
             warn!(message = "Config re-evaluation request failed (best effort).", rule = %f.kind, error = %e);

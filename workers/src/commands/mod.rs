@@ -134,6 +134,8 @@ pub async fn build_engine(
             slack: crate::approvals::slack_client(&config_for_slack)
                 .context("cannot set up the Slack client for `[slack]`")?,
             pause: std::sync::RwLock::new(None),
+            pause_read_at: std::sync::Mutex::new(None),
+            nudged: std::sync::Mutex::new(std::collections::HashMap::new()),
         },
         sdk,
     ))

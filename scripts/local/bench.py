@@ -76,6 +76,11 @@ KINDS = {
 }
 
 
+# Every bucket here is drifted on purpose, in one account: the blast-radius breaker (50 auto
+# fixes per account and hour by default) would hold most of them for approval. An operator
+# remediating a known mass drift raises the limits the same way.
+BREAKER = "[breaker]\nmax_auto_per_account = 1000000\nmax_auto_per_playbook = 1000000\n"
+
 # The bucket of the S3 evidence store variant (as deployed: `[store] url = "s3://…"`).
 EVIDENCE_BUCKET = "redress-evidence"
 
@@ -246,7 +251,7 @@ def run_redress(args, moto, kind, n, drifted=None, concurrency=8, processes=1, w
     with open(config, "w") as f:
         f.write(f'playbooks = "{ROOT}/playbooks/catalog"\n'
                 f'[queue]\nurl = "{queue}"\nwait_time_secs = 1\nconcurrency = {concurrency}\n'
-                f'[store]\nurl = "{store_url}"\n'
+                f'[store]\nurl = "{store_url}"\n' + BREAKER
                 + (f'[gate]\nauto = ["{opt_in}"]\n' if opt_in else ""))
     # The deployed log settings (info, JSON), to a file the harness reads afterwards.
     env = dict(os.environ, AWS_ENDPOINT_URL=moto.endpoint, REDRESS_LOG_FORMAT="json",
@@ -379,7 +384,7 @@ def run_trickle(args, moto, kind, count, gap, work=None):
     config = os.path.join(store, "redress.toml")
     with open(config, "w") as f:
         f.write(f'playbooks = "{ROOT}/playbooks/catalog"\n[queue]\nurl = "{queue}"\nwait_time_secs = 20\n'
-                f'[store]\nurl = "file://{store}/store"\n')
+                f'[store]\nurl = "file://{store}/store"\n' + BREAKER)
     env = dict(os.environ, AWS_ENDPOINT_URL=moto.endpoint, REDRESS_LOG_FORMAT="json",
                REDRESS_HEARTBEAT=os.path.join(store, "heartbeat"), **CREDS)
     log = open(os.path.join(store, "worker.log"), "w")

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::process::Output;
 
-use redress_tests::events::config_noncompliant;
-use redress_tests::moto::{ACCOUNT, REGION};
+use redress_tests::events::bucket_unencrypted;
+use redress_tests::moto::ACCOUNT;
 use redress_tests::otlp::OtlpReceiver;
 use redress_tests::world::{World, by_outcome};
 use serde_json::Value;
@@ -19,17 +19,6 @@ const OTEL_VARS: [&str; 6] = [
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_SDK_DISABLED",
 ];
-
-fn bucket_event(id: &str, bucket: &str) -> String {
-    config_noncompliant(
-        id,
-        "securityhub-s3-bucket-server-side-encryption-enabled-1a2b3c4d",
-        "AWS::S3::Bucket",
-        bucket,
-        ACCOUNT,
-        REGION,
-    )
-}
 
 /// `redress worker --until-idle 2` with JSON logs and exactly the OpenTelemetry variables
 /// given (none inherited from the test's environment).
@@ -64,7 +53,8 @@ async fn a_worker_run_exports_its_spans_and_metrics_over_otlp() {
     let receiver = OtlpReceiver::start();
     let w = World::new("").await;
     w.unencrypted_bucket("acme-otel-logs").await;
-    w.send(&bucket_event("e-otel-1", "acme-otel-logs")).await;
+    w.send(&bucket_unencrypted("e-otel-1", "acme-otel-logs"))
+        .await;
     w.send("this is not an event").await;
     let out = worker(
         &w,
@@ -234,7 +224,8 @@ async fn a_worker_run_exports_its_spans_and_metrics_over_otlp() {
 async fn without_an_endpoint_nothing_is_exported_and_records_have_no_trace_id() {
     let w = World::new("").await;
     w.unencrypted_bucket("acme-otel-off").await;
-    w.send(&bucket_event("e-otel-off", "acme-otel-off")).await;
+    w.send(&bucket_unencrypted("e-otel-off", "acme-otel-off"))
+        .await;
     let out = worker(&w, &[("OTEL_SERVICE_NAME", "redress-test")]);
     assert!(w.bucket_encrypted("acme-otel-off").await);
     let records = w.records();
@@ -253,7 +244,7 @@ async fn otel_sdk_disabled_sends_nothing_and_an_unreachable_collector_stops_noth
     let receiver = OtlpReceiver::start();
     let w = World::new("").await;
     w.unencrypted_bucket("acme-otel-a").await;
-    w.send(&bucket_event("e-otel-a", "acme-otel-a")).await;
+    w.send(&bucket_unencrypted("e-otel-a", "acme-otel-a")).await;
     let endpoint = receiver.endpoint();
     worker(
         &w,
@@ -271,7 +262,7 @@ async fn otel_sdk_disabled_sends_nothing_and_an_unreachable_collector_stops_noth
         l.local_addr().unwrap()
     };
     w.unencrypted_bucket("acme-otel-b").await;
-    w.send(&bucket_event("e-otel-b", "acme-otel-b")).await;
+    w.send(&bucket_unencrypted("e-otel-b", "acme-otel-b")).await;
     worker(
         &w,
         &[(
@@ -289,7 +280,7 @@ async fn a_breaker_trip_is_counted() {
     let w = World::new("[breaker]\nmax_auto_per_account = 1\n").await;
     for b in ["acme-otel-trip-1", "acme-otel-trip-2"] {
         w.unencrypted_bucket(b).await;
-        w.send(&bucket_event(&format!("e-{b}"), b)).await;
+        w.send(&bucket_unencrypted(&format!("e-{b}"), b)).await;
     }
     worker(
         &w,

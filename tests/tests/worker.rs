@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
-use redress_tests::events::{config_noncompliant, guardduty_iam_user_key};
+use redress_tests::events::{bucket_unencrypted, config_noncompliant, guardduty_iam_user_key};
 use redress_tests::moto::{ACCOUNT, REGION};
 use redress_tests::redress;
 use redress_tests::world::{World, by_outcome};
@@ -23,24 +23,13 @@ fn ebs_event(id: &str) -> String {
     )
 }
 
-fn bucket_event(id: &str, bucket: &str) -> String {
-    config_noncompliant(
-        id,
-        "securityhub-s3-bucket-server-side-encryption-enabled-1a2b3c4d",
-        "AWS::S3::Bucket",
-        bucket,
-        ACCOUNT,
-        REGION,
-    )
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn low_risk_drift_is_fixed_verified_and_recorded() {
     let w = World::new("").await;
     assert!(!w.ebs_default_encryption().await);
     w.unencrypted_bucket("acme-unencrypted-logs").await;
     w.send(&ebs_event("e-ebs-1")).await;
-    w.send(&bucket_event("e-s3-1", "acme-unencrypted-logs"))
+    w.send(&bucket_unencrypted("e-s3-1", "acme-unencrypted-logs"))
         .await;
     w.worker(&[]);
 
@@ -107,7 +96,8 @@ async fn dry_run_records_would_fix_and_changes_nothing() {
     let w = World::new("").await;
     w.unencrypted_bucket("acme-dry-run").await;
     w.send(&ebs_event("e-dry")).await;
-    w.send(&bucket_event("e-dry-s3", "acme-dry-run")).await;
+    w.send(&bucket_unencrypted("e-dry-s3", "acme-dry-run"))
+        .await;
     w.worker(&["--dry-run"]);
     assert!(!w.ebs_default_encryption().await);
     assert!(!w.bucket_encrypted("acme-dry-run").await);
@@ -276,7 +266,7 @@ async fn undecodable_message_goes_to_the_dlq_and_the_rest_is_processed() {
 async fn rollback_restores_the_before_state_with_its_own_record() {
     let w = World::new("").await;
     w.unencrypted_bucket("acme-rollback").await;
-    w.send(&bucket_event("e-rb", "acme-rollback")).await;
+    w.send(&bucket_unencrypted("e-rb", "acme-rollback")).await;
     w.worker(&[]);
     assert!(w.bucket_encrypted("acme-rollback").await);
     let fixed = w.records();
@@ -311,7 +301,8 @@ async fn sigterm_mid_batch_loses_no_message() {
     for i in 0..n {
         let bucket = format!("acme-sigterm-{i:02}");
         w.unencrypted_bucket(&bucket).await;
-        w.send(&bucket_event(&format!("e-term-{i}"), &bucket)).await;
+        w.send(&bucket_unencrypted(&format!("e-term-{i}"), &bucket))
+            .await;
     }
     let mut child = w
         .command(&["worker"])

@@ -29,6 +29,24 @@ struct Slot {
     resource: String,
 }
 
+impl Slot {
+    /// The stored body of one counted fix.
+    fn body(
+        f: &Finding,
+        playbook: &str,
+        claim: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(&Slot {
+            at: now,
+            claim: claim.to_owned(),
+            account: f.account.as_str().to_owned(),
+            playbook: playbook.to_owned(),
+            resource: f.resource.id.clone(),
+        })
+    }
+}
+
 /// A limit an `auto` fix would pass: the fix is held for approval instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tripped {
@@ -100,13 +118,7 @@ impl Engine {
                 ),
             }));
         }
-        let slot = serde_json::to_vec(&Slot {
-            at: now,
-            claim: claim.to_owned(),
-            account: f.account.as_str().to_owned(),
-            playbook: playbook.to_owned(),
-            resource: f.resource.id.clone(),
-        })?;
+        let slot = Slot::body(f, playbook, claim, now)?;
         let limits = [
             (
                 format!("playbook:{playbook}"),
@@ -149,13 +161,7 @@ impl Engine {
         let cfg = &self.config.breaker;
         let start = window_start(now, cfg.window);
         let prefix = verify_prefix(playbook, start);
-        let body = serde_json::to_vec(&Slot {
-            at: now,
-            claim: claim.to_owned(),
-            account: f.account.as_str().to_owned(),
-            playbook: playbook.to_owned(),
-            resource: f.resource.id.clone(),
-        })?;
+        let body = Slot::body(f, playbook, claim, now)?;
         let used = u32::try_from(self.store.list(&prefix).await?.len()).unwrap_or(u32::MAX);
         for n in used..used.saturating_add(SLOT_SEARCH) {
             if self

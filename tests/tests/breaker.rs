@@ -129,3 +129,30 @@ async fn fixes_under_the_limit_are_not_held() {
     assert_eq!(by_outcome(&records, "fixed").len(), 3, "{records:#?}");
     assert!(alerts(&slack).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_limit_holds_across_workers() {
+    let (w, _slack) = fleet("max_auto_per_account = 3").await;
+    for i in 0..8 {
+        let b = format!("acme-fleet-{i}");
+        w.unencrypted_bucket(&b).await;
+        w.send(&bucket_unencrypted(&format!("e-fleet-{i}"), &b))
+            .await;
+    }
+    // Two worker processes on one queue and one store, as two tasks of a fleet.
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            w.command(&["worker", "--until-idle", "2"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let records = w.records();
+    assert_eq!(by_outcome(&records, "fixed").len(), 3, "{records:#?}");
+    assert_eq!(by_outcome(&records, "held").len(), 5, "{records:#?}");
+}

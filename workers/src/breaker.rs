@@ -8,6 +8,9 @@
 //! <n>.json`). Two workers racing for the last slot cannot both get it, so the limit is exact
 //! across the fleet. A redelivery that takes a second slot only makes the breaker stricter.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, TimeZone, Utc};
 use redress_playbooks::config::BreakerConfig;
 use redress_playbooks::finding::Finding;
@@ -47,6 +50,23 @@ impl Slot {
     }
 }
 
+/// What one worker remembers of the store's counts, so that a fix costs no LIST: slots are
+/// never removed within their window, so every slot below the next one this worker knows of
+/// is taken, and create-once keeps the limit exact whatever the others took meanwhile.
+#[derive(Debug, Default)]
+pub struct Cache {
+    /// Per slot prefix: the next slot number to try.
+    next: std::sync::Mutex<HashMap<String, u32>>,
+    /// Per verify-failure prefix: the count, and when it was read.
+    failures: std::sync::Mutex<HashMap<String, (usize, Instant)>>,
+}
+
+/// How long a read verify-failure count is trusted (other workers' failures show after it).
+const FAILURES_FRESH: Duration = Duration::from_secs(5);
+
+/// Entries kept before the cache is emptied (windows pass; their prefixes are never used again).
+const CACHE_ENTRIES: usize = 4_096;
+
 /// A limit an `auto` fix would pass: the fix is held for approval instead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tripped {
@@ -80,17 +100,55 @@ fn verify_prefix(playbook: &str, start: i64) -> String {
 impl Engine {
     /// Takes the next free numbered slot under `prefix` if fewer than `limit` are taken.
     async fn take_slot(&self, prefix: &str, limit: u32, body: &[u8]) -> Result<bool, ExecError> {
-        let used = u32::try_from(self.store.list(prefix).await?.len()).unwrap_or(u32::MAX);
+        let known = self
+            .breaker_cache
+            .next
+            .lock()
+            .ok()
+            .and_then(|m| m.get(prefix).copied());
+        let used = match known {
+            Some(n) => n,
+            None => u32::try_from(self.store.list(prefix).await?.len()).unwrap_or(u32::MAX),
+        };
+        let mut next = used;
+        let mut taken = false;
         for n in used..limit.min(used.saturating_add(SLOT_SEARCH)) {
+            next = n.saturating_add(1);
             if self
                 .store
                 .create(&format!("{prefix}{n:06}.json"), body)
                 .await?
             {
-                return Ok(true);
+                taken = true;
+                break;
             }
         }
-        Ok(false)
+        if let Ok(mut m) = self.breaker_cache.next.lock() {
+            if m.len() >= CACHE_ENTRIES {
+                m.clear();
+            }
+            m.insert(prefix.to_owned(), next.max(used));
+        }
+        Ok(taken)
+    }
+
+    /// Fixes of a playbook that failed verification in a window, read at most every few
+    /// seconds.
+    async fn verify_failures(&self, prefix: &str) -> Result<usize, ExecError> {
+        if let Ok(m) = self.breaker_cache.failures.lock()
+            && let Some((n, at)) = m.get(prefix)
+            && at.elapsed() < FAILURES_FRESH
+        {
+            return Ok(*n);
+        }
+        let n = self.store.list(prefix).await?.len();
+        if let Ok(mut m) = self.breaker_cache.failures.lock() {
+            if m.len() >= CACHE_ENTRIES {
+                m.clear();
+            }
+            m.insert(prefix.to_owned(), (n, Instant::now()));
+        }
+        Ok(n)
     }
 
     /// Admits one `auto` fix of `playbook` for `f`, or says which limit it would pass.
@@ -105,10 +163,8 @@ impl Engine {
         let start = window_start(now, cfg.window);
         let until = window_end(start, cfg);
         let failed = self
-            .store
-            .list(&verify_prefix(playbook, start))
-            .await?
-            .len();
+            .verify_failures(&verify_prefix(playbook, start))
+            .await?;
         if u32::try_from(failed).unwrap_or(u32::MAX) >= cfg.max_verify_failures {
             return Ok(Err(Tripped {
                 scope: format!("verify-failed:{playbook}"),
@@ -169,6 +225,10 @@ impl Engine {
                 .create(&format!("{prefix}{n:06}.json"), &body)
                 .await?
             {
+                // This worker's own failure counts at once.
+                if let Ok(mut m) = self.breaker_cache.failures.lock() {
+                    m.remove(&prefix);
+                }
                 if n.saturating_add(1) == cfg.max_verify_failures {
                     let trip = Tripped {
                         scope: format!("verify-failed:{playbook}"),

@@ -70,6 +70,8 @@ pub struct Engine {
     /// one request per rule a minute, so the nudge after the others' fixes is skipped.
     pub nudged:
         std::sync::Mutex<std::collections::HashMap<(String, String, String), std::time::Instant>>,
+    /// The breaker's counts as this worker last saw them.
+    pub breaker_cache: crate::breaker::Cache,
 }
 
 /// How often the kill switch is re-read at most.

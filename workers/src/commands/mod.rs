@@ -136,6 +136,7 @@ pub async fn build_engine(
             pause: std::sync::RwLock::new(None),
             pause_read_at: std::sync::Mutex::new(None),
             nudged: std::sync::Mutex::new(std::collections::HashMap::new()),
+            breaker_cache: crate::breaker::Cache::default(),
         },
         sdk,
     ))
